@@ -1,0 +1,39 @@
+import type { RouteHandler } from './route'
+import * as audit from '@/app/api/v1/audit/route'
+import * as blueprints from '@/app/api/v1/blueprints/route'
+import * as events from '@/app/api/v1/events/route'
+import * as instance from '@/app/api/v1/instances/[id]/route'
+import * as instances from '@/app/api/v1/instances/route'
+import * as slugSuggestion from '@/app/api/v1/instances/slug-suggestion/route'
+import * as invitation from '@/app/api/v1/invitations/[token]/route'
+import * as acceptInvitation from '@/app/api/v1/invitations/[token]/accept/route'
+import * as me from '@/app/api/v1/me/route'
+import * as organization from '@/app/api/v1/organizations/[id]/route'
+import * as invitations from '@/app/api/v1/organizations/[id]/invitations/route'
+import * as revokeInvitation from '@/app/api/v1/organizations/[id]/invitations/[invitationId]/route'
+import * as members from '@/app/api/v1/organizations/[id]/members/route'
+import * as organizations from '@/app/api/v1/organizations/route'
+import * as setup from '@/app/api/v1/setup/route'
+import * as token from '@/app/api/v1/tokens/[id]/route'
+import * as tokens from '@/app/api/v1/tokens/route'
+
+/** Every /api/v1 route module; a test checks that each route file on disk is listed here. */
+export const ROUTE_MODULES: Record<string, Partial<Record<'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', RouteHandler>>> = {
+  audit,
+  blueprints,
+  events,
+  instance,
+  instances,
+  slugSuggestion,
+  invitation,
+  acceptInvitation,
+  me,
+  organization,
+  invitations,
+  revokeInvitation,
+  members,
+  organizations,
+  setup,
+  token,
+  tokens,
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod'
+import { defineRoute } from '@/app/api/_lib/route'
+import { archiveInstance } from '@/lib/instances/archive-instance'
+import { findReadableInstance } from '@/lib/instances/get-instance'
+import { ZArchiveInstanceQuery, ZInstance, ZUpdateInstanceRequest } from '@/lib/instances/schemas'
+import { toInstance } from '@/lib/instances/to-instance'
+import { updateInstance } from '@/lib/instances/update-instance'
+
+const ZParams = z.object({ id: z.string().describe('Instance id') })
+
+export const GET = defineRoute(
+  {
+    method: 'GET',
+    path: '/api/v1/instances/{id}',
+    summary: 'Read an instance',
+    tag: 'Instances',
+    auth: 'user',
+    params: ZParams,
+    response: ZInstance,
+    errors: [404],
+  },
+  async ({ actor, params, ctx }) => toInstance(await findReadableInstance(ctx.db, actor, params.id), ctx.config.hostingZone),
+)
+
+export const PATCH = defineRoute(
+  {
+    method: 'PATCH',
+    path: '/api/v1/instances/{id}',
+    summary: 'Update an instance (staff; optimistic concurrency)',
+    tag: 'Instances',
+    auth: 'user',
+    params: ZParams,
+    body: ZUpdateInstanceRequest,
+    response: ZInstance,
+    errors: [403, 404, 409],
+  },
+  ({ actor, params, body, ctx }) => updateInstance({ db: ctx.db, actor, hostingZone: ctx.config.hostingZone, id: params.id, input: body }),
+)
+
+export const DELETE = defineRoute(
+  {
+    method: 'DELETE',
+    path: '/api/v1/instances/{id}',
+    summary: 'Archive an instance (staff; ?confirm=<slug>)',
+    tag: 'Instances',
+    auth: 'user',
+    params: ZParams,
+    query: ZArchiveInstanceQuery,
+    response: ZInstance,
+    errors: [403, 404, 409],
+  },
+  ({ actor, params, query, ctx }) =>
+    archiveInstance({ db: ctx.db, actor, hostingZone: ctx.config.hostingZone, id: params.id, confirm: query.confirm }),
+)

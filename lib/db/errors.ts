@@ -1,0 +1,13 @@
+import { Prisma } from './generated/client'
+
+/** True when err is a unique-constraint violation (on `field`, when given). */
+export function isUniqueViolation(err: unknown, field?: string): boolean {
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError) || err.code !== 'P2002') return false
+  if (!field) return true
+  const meta = err.meta as { target?: unknown; driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } } | undefined
+  const targets = [
+    ...(Array.isArray(meta?.target) ? meta.target : typeof meta?.target === 'string' ? [meta.target] : []),
+    ...(meta?.driverAdapterError?.cause?.constraint?.fields ?? []),
+  ].map(String)
+  return targets.length === 0 || targets.some((t) => t === field || t.includes(field))
+}

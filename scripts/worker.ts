@@ -1,0 +1,24 @@
+/**
+ * npm run worker: a job worker on its own. Run as many as you like, on any machine that reaches
+ * DATABASE_URL; pg-boss gives each job to one of them.
+ */
+import { createDb } from '@/lib/db/client'
+import { applyMigrations } from '@/lib/db/migrate'
+import { startQueue, startWorkers } from '@/lib/jobs/queue'
+import { bootstrap } from './lib/bootstrap'
+import { onShutdown } from './lib/shutdown'
+
+async function main() {
+  const { config, log } = await bootstrap({ embedded: false })
+  await applyMigrations(config.databaseUrl!)
+  const db = createDb(config.databaseUrl!, { max: config.workerConcurrency + 1 })
+  const boss = await startQueue(config.databaseUrl!, log)
+  onShutdown(log, 'database', () => db.$disconnect())
+  onShutdown(log, 'job queue', () => boss.stop({ graceful: true, timeout: 30_000 }))
+  await startWorkers({ boss, db, config, log })
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exit(1)
+})
