@@ -5,7 +5,11 @@ import { z } from 'zod'
  * (scripts/start.ts writes DATABASE_URL when it starts the embedded PostgreSQL, before anything loads).
  * Each field's description is the README's configuration table.
  */
-const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
 
 export const ZConfigEnv = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production').describe('Node environment.'),
@@ -27,9 +31,9 @@ export const ZConfigEnv = z.object({
     .min(32, 'must be at least 32 characters')
     .optional()
     .describe('Secret that signs session cookies. Unset: one is generated once and kept in DATA_DIR/auth-secret.'),
-  TRUST_PROXY: bool
-    .default(false)
-    .describe('Trust X-Forwarded-For for the client address (set when behind a reverse proxy); used by sign-in rate limits.'),
+  TRUST_PROXY: bool(false).describe(
+    'Trust X-Forwarded-For for the client address (set when behind a reverse proxy); used by sign-in rate limits.',
+  ),
   SIGN_IN_MAX_ATTEMPTS: z.coerce
     .number()
     .int()
@@ -55,10 +59,8 @@ export const ZConfigEnv = z.object({
     .string()
     .regex(/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'must be a lowercase DNS name')
     .default('instances.localhost')
-    .describe('DNS zone under which each instance gets slug.<zone>.'),
-  RUN_WORKER: bool
-    .default(true)
-    .describe('Run the job worker inside `npm start`. Set false when separate `npm run worker` processes do the work.'),
+    .describe('DNS zone under which each instance gets the hostname SLUG.HOSTING_ZONE.'),
+  RUN_WORKER: bool(true).describe('Run the job worker inside `npm start`. Set false when separate `npm run worker` processes do the work.'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4).describe('Jobs one worker process runs at once.'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -4,6 +4,6 @@ import { inject } from 'vitest'
 process.env.DATABASE_URL = inject('databaseUrl')
 process.env.AUTH_SECRET ??= 'integration-tests-secret-integration-tests-secret'
 process.env.LOG_LEVEL ??= 'silent'
-process.env.NODE_ENV = 'test'
+Object.assign(process.env, { NODE_ENV: 'test' })
 process.env.PUBLIC_URL = 'http://console.test'
 process.env.HOSTING_ZONE = 'hosting.test'
