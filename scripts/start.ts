@@ -11,7 +11,7 @@ import { issueSetupCode } from '@/lib/setup/setup-code'
 import { bootstrap } from './lib/bootstrap'
 import { buildIfNeeded } from './lib/build'
 import { startHttpServer } from './lib/server'
-import { onShutdown } from './lib/shutdown'
+import { isShuttingDown, onShutdown } from './lib/shutdown'
 
 const root = path.resolve(import.meta.dirname, '..')
 
@@ -30,7 +30,7 @@ async function main() {
     )
   }
 
-  const boss = await startQueue(config.databaseUrl!, log)
+  const boss = await startQueue(config.databaseUrl!, log, { isStopping: isShuttingDown })
   onShutdown(log, 'job queue', () => boss.stop({ graceful: true, timeout: 10_000 }))
   if (config.runWorker) await startWorkers({ boss, db: createDb(config.databaseUrl!, { max: 4 }), config, log })
 

@@ -6,13 +6,13 @@ import { createDb } from '@/lib/db/client'
 import { applyMigrations } from '@/lib/db/migrate'
 import { startQueue, startWorkers } from '@/lib/jobs/queue'
 import { bootstrap } from './lib/bootstrap'
-import { onShutdown } from './lib/shutdown'
+import { isShuttingDown, onShutdown } from './lib/shutdown'
 
 async function main() {
   const { config, log } = await bootstrap({ embedded: false })
   await applyMigrations(config.databaseUrl!)
   const db = createDb(config.databaseUrl!, { max: config.workerConcurrency + 1 })
-  const boss = await startQueue(config.databaseUrl!, log)
+  const boss = await startQueue(config.databaseUrl!, log, { isStopping: isShuttingDown })
   onShutdown(log, 'database', () => db.$disconnect())
   onShutdown(log, 'job queue', () => boss.stop({ graceful: true, timeout: 30_000 }))
   await startWorkers({ boss, db, config, log })

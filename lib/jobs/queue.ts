@@ -7,9 +7,13 @@ import { JOBS, type JobDefinition } from './definitions'
 export const QUEUE_SCHEMA = 'pgboss'
 
 /** pg-boss on the control database. Starting it creates or upgrades its schema (under a lock, so many processes may start at once). */
-export async function startQueue(databaseUrl: string, log: Logger): Promise<PgBoss> {
+export async function startQueue(databaseUrl: string, log: Logger, opts: { isStopping?: () => boolean } = {}): Promise<PgBoss> {
   const boss = new PgBoss({ connectionString: databaseUrl, schema: QUEUE_SCHEMA, max: 4 })
-  boss.on('error', (err) => log.error({ err }, 'job queue error'))
+  // While the process stops, the database may go first (Ctrl-C reaches an embedded PostgreSQL too):
+  // lost connections are then expected, not errors.
+  boss.on('error', (err) =>
+    opts.isStopping?.() ? log.debug({ err }, 'job queue connection closed during shutdown') : log.error({ err }, 'job queue error'),
+  )
   await boss.start()
   for (const job of JOBS) {
     await boss.createQueue(job.name, {

@@ -3,6 +3,8 @@ import type { Logger } from 'pino'
 const steps: { name: string; fn: () => Promise<unknown> }[] = []
 let stopping = false
 
+export const isShuttingDown = () => stopping
+
 /**
  * Registers a clean-up step for SIGINT/SIGTERM. Steps run in reverse order of registration (the HTTP
  * server closes before the database it uses stops).
