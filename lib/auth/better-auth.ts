@@ -3,6 +3,8 @@ import { prismaAdapter } from 'better-auth/adapters/prisma'
 import { randomUUID } from 'node:crypto'
 import { getConfig, type Config } from '@/lib/config'
 import { getDb, type Db } from '@/lib/db/client'
+import { recordAudit } from '@/lib/audit/record-audit'
+import { loadUserActor } from './resolve-actor'
 
 /** Header our HTTP server sets to the client address (see scripts/lib/server.ts); rate limits key on it. */
 export const CLIENT_IP_HEADER = 'x-tenon-client-ip'
@@ -43,11 +45,35 @@ export function createAuth(config: Config, db: Db) {
     },
     advanced: {
       useSecureCookies: config.publicUrl.startsWith('https://'),
+      // better-auth skips its origin check when NODE_ENV is "test"; ours must hold in every environment.
+      disableOriginCheck: false,
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
       database: { generateId: () => randomUUID() },
     },
+    databaseHooks: {
+      session: {
+        create: { after: (session) => auditSession(db, 'user.signed_in', session) },
+        delete: { after: (session) => auditSession(db, 'user.signed_out', session) },
+      },
+    },
     telemetry: { enabled: false },
   })
+}
+
+/** Sign-ins and sign-outs are audited like any other change (the session row is created or deleted). */
+async function auditSession(db: Db, action: string, session: { userId: string; ipAddress?: string | null; userAgent?: string | null }) {
+  const actor = await loadUserActor(db, session.userId)
+  if (!actor) return
+  await db.$transaction((tx) =>
+    recordAudit(tx, {
+      actor,
+      action,
+      targetType: 'user',
+      targetId: session.userId,
+      organizationId: null,
+      after: { ipAddress: session.ipAddress ?? null, userAgent: session.userAgent ?? null },
+    }),
+  )
 }
 
 export type Auth = ReturnType<typeof createAuth>
