@@ -18,10 +18,12 @@ export interface ErrorBody {
 }
 
 export function fieldsOf(err: ZodError): FieldError[] {
-  return err.issues.map((i) => ({
-    field: i.path.map(String).join('.') || 'body',
-    message: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
-  }))
+  return err.issues.flatMap((i) => {
+    const path = i.path.map(String)
+    // An unknown key is reported on the key itself, so the field named is the one to remove.
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ field: [...path, k].join('.'), message: 'is not a known field' }))
+    return [{ field: path.join('.') || 'body', message: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message }]
+  })
 }
 
 export function errorResponse(err: unknown, requestId: string): Response {

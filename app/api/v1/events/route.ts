@@ -37,14 +37,17 @@ export const GET = defineRoute(
           clearInterval(heartbeat)
           unsubscribe()
         }
-        request.signal.addEventListener('abort', () => {
+        const end = () => {
           cleanup()
           try {
             controller.close()
           } catch {
             // already closed by the client going away
           }
-        })
+        }
+        // The client may have gone while we subscribed: then no abort event is coming.
+        if (request.signal.aborted) return end()
+        request.signal.addEventListener('abort', end)
         send('retry: 3000\nevent: ready\ndata: {}\n\n')
       },
       cancel() {

@@ -1,0 +1,43 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ROOT = path.resolve(import.meta.dirname, '../..')
+export const SCREENSHOT_DIR = path.join(ROOT, 'test-results', 'screenshots')
+
+/** Debian's chromium, headless, with nothing that reaches the network on its own. */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`The browser tests need Chromium at ${CHROMIUM}: install it with \`apt-get install chromium\``)
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  })
+}
+
+/** A fresh browser profile (its own cookies) pointed at the server under test. */
+export async function newContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 860 } })
+  context.setDefaultTimeout(15_000)
+  context.setDefaultNavigationTimeout(30_000)
+  return context
+}
+
+/** Saves a full-page PNG under test-results/screenshots/ (git-ignored) for people to look at. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true })
+  // From the top, so the sticky header is drawn where it belongs in the full-page image.
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true })
+}
