@@ -8,6 +8,7 @@ import { resolveActor } from '@/lib/auth/resolve-actor'
 import { getConfig } from '@/lib/config'
 import { getDb, type Db } from '@/lib/db/client'
 import { DomainError } from '@/lib/errors'
+import { REQUEST_PATH_HEADER } from '@/proxy'
 
 /** The signed-in user of this request, or null. Cached per request, so the layout and the page share it. */
 export const currentActor = cache(async (): Promise<UserActor | null> => {
@@ -19,7 +20,10 @@ export const currentActor = cache(async (): Promise<UserActor | null> => {
 /** What a console page needs: the database, the signed-in user (else a redirect to sign in), the hosting zone. */
 export async function pageContext(): Promise<{ db: Db; actor: UserActor; hostingZone: string }> {
   const actor = await currentActor()
-  if (!actor) redirect('/sign-in')
+  if (!actor) {
+    const path = (await headers()).get(REQUEST_PATH_HEADER)
+    redirect(path ? `/sign-in?next=${encodeURIComponent(path)}` : '/sign-in')
+  }
   return { db: getDb(), actor, hostingZone: getConfig().hostingZone }
 }
 
