@@ -17,6 +17,8 @@ export default defineConfig({
           setupFiles: ['test/support/integration-env.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
+          // Mostly waiting on PostgreSQL: more files at once than cores (the default on 2 cores is 1).
+          maxWorkers: 3,
         },
       },
       {

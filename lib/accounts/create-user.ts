@@ -26,14 +26,29 @@ export function checkNewUser(input: unknown): TNewUser {
   return parsed.data
 }
 
+/** A new user whose password is already hashed. */
+export interface PreparedUser {
+  email: string
+  name: string
+  passwordHash: string
+}
+
+/**
+ * Hashes the password (scrypt: CPU-heavy, and slower still under load) before the caller opens its
+ * transaction, so no transaction or pooled connection is held while it runs.
+ */
+export async function prepareNewUser(user: TNewUser): Promise<PreparedUser> {
+  return { email: user.email, name: user.name, passwordHash: await hashPassword(user.password) }
+}
+
 /**
  * Creates a user with an email + password credential in the layout better-auth signs in against
  * (users + accounts with provider "credential" and its scrypt hash), optionally a member of one
- * organisation. Runs inside the caller's transaction.
+ * organisation. Runs inside the caller's transaction; pass a PreparedUser to keep the hashing out of it.
  */
 export async function createUserInTx(
   tx: Prisma.TransactionClient,
-  opts: { actor: Actor; user: TNewUser; isStaff: boolean; membership?: { organizationId: string; role: MemberRole } },
+  opts: { actor: Actor; user: TNewUser | PreparedUser; isStaff: boolean; membership?: { organizationId: string; role: MemberRole } },
 ): Promise<{ id: string; email: string }> {
   const existing = await tx.user.findUnique({ where: { email: opts.user.email }, select: { id: true } })
   if (existing)
@@ -43,7 +58,13 @@ export async function createUserInTx(
   const id = randomUUID()
   await tx.user.create({ data: { id, email: opts.user.email, name: opts.user.name, isStaff: opts.isStaff, emailVerified: false } })
   await tx.account.create({
-    data: { id: randomUUID(), accountId: id, providerId: 'credential', userId: id, password: await hashPassword(opts.user.password) },
+    data: {
+      id: randomUUID(),
+      accountId: id,
+      providerId: 'credential',
+      userId: id,
+      password: 'passwordHash' in opts.user ? opts.user.passwordHash : await hashPassword(opts.user.password),
+    },
   })
   if (opts.membership) {
     await tx.membership.create({ data: { userId: id, organizationId: opts.membership.organizationId, role: opts.membership.role } })

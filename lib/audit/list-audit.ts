@@ -4,6 +4,7 @@ import { isOrganizationOwner, isStaff } from '@/lib/auth/policy'
 import type { Db } from '@/lib/db/client'
 import type { Prisma } from '@/lib/db/generated/client'
 import { afterCursor, decodeCursor, pageOf } from '@/lib/db/cursor'
+import { likeLiteral } from '@/lib/db/like'
 import { forbidden } from '@/lib/errors'
 
 export const ZAuditEntry = z
@@ -54,7 +55,7 @@ export async function listAudit(opts: {
   if (query.action) and.push(query.action.endsWith('.') ? { action: { startsWith: query.action } } : { action: query.action })
   if (query.targetType) and.push({ targetType: query.targetType })
   if (query.targetId) and.push({ targetId: query.targetId })
-  if (query.actor) and.push({ actorLabel: { contains: query.actor, mode: 'insensitive' } })
+  if (query.actor) and.push({ actorLabel: { contains: likeLiteral(query.actor), mode: 'insensitive' } })
   and.push(afterCursor('at', decodeCursor(query.cursor)) as Prisma.AuditEntryWhereInput)
   const rows = await opts.db.auditEntry.findMany({ where: { AND: and }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: query.limit + 1 })
   const page = pageOf(rows, query.limit, (r) => r.at)

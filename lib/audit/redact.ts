@@ -1,5 +1,8 @@
-/** Field names whose values never reach the audit log (or an event). */
-const SECRET_KEY = /pass(word)?|secret|token|private|credential|api[-_]?key|^key$/i
+/**
+ * Field names whose values never reach the audit log (or an event). "tokens" (a plural, such as a count of
+ * deleted API tokens) is not a secret; "token", "accessToken" or "tokenHash" are.
+ */
+const SECRET_KEY = /pass(word)?|secret|token(?!s$)|private|credential|api[-_]?key|^key$/i
 
 export const REDACTED = '[redacted]'
 

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils'
 
 /**
@@ -44,11 +45,24 @@ export function defaultMigrationPaths(root = process.cwd()): MigrationPaths {
   return { schemaFile: path.join(root, 'prisma/schema.prisma'), migrationsDir: path.join(root, 'prisma/migrations') }
 }
 
-async function openEngine(databaseUrl: string, schemaFile: string): Promise<SchemaEngine> {
+/**
+ * Opens the engine on a pool of our own. engine.free() does not close the driver's connections, and the
+ * engine holds a session advisory lock on one of them while it migrates: left open, the next engine on
+ * the same database waits until the pool drops the idle connection (10 s). close() ends the pool.
+ */
+async function openEngine(databaseUrl: string, schemaFile: string): Promise<{ engine: SchemaEngine; close(): Promise<void> }> {
   const bg = await loadWasm()
   const schemaText = await readFile(schemaFile, 'utf8')
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: databaseUrl, max: 2 }))
-  return bg.SchemaEngine.new({ datamodels: [[path.basename(schemaFile), schemaText]] }, () => {}, adapter)
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 })
+  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool))
+  const engine = await bg.SchemaEngine.new({ datamodels: [[path.basename(schemaFile), schemaText]] }, () => {}, adapter)
+  return {
+    engine,
+    close: async () => {
+      engine.free()
+      await pool.end()
+    },
+  }
 }
 
 async function migrationList(migrationsDir: string) {
@@ -77,12 +91,12 @@ async function migrationList(migrationsDir: string) {
 
 /** Applies the committed migrations that the database has not seen yet; returns their names. */
 export async function applyMigrations(databaseUrl: string, paths = defaultMigrationPaths()): Promise<string[]> {
-  const engine = await openEngine(databaseUrl, paths.schemaFile)
+  const { engine, close } = await openEngine(databaseUrl, paths.schemaFile)
   try {
     const out = await engine.applyMigrations({ migrationsList: await migrationList(paths.migrationsDir), filters: FILTERS })
     return out.appliedMigrationNames
   } finally {
-    engine.free()
+    await close()
   }
 }
 
@@ -98,7 +112,7 @@ export function snapshotPath(paths: MigrationPaths): string {
 
 /** The SQL that takes the schema of the newest migration (or an empty database) to the current schema. */
 export async function diffSchemaAgainstSnapshot(databaseUrl: string, paths = defaultMigrationPaths()): Promise<string> {
-  const engine = await openEngine(databaseUrl, paths.schemaFile)
+  const { engine, close } = await openEngine(databaseUrl, paths.schemaFile)
   try {
     const schemaText = await readFile(paths.schemaFile, 'utf8')
     const snapshot = snapshotPath(paths)
@@ -113,6 +127,6 @@ export async function diffSchemaAgainstSnapshot(databaseUrl: string, paths = def
     })
     return stdout ?? ''
   } finally {
-    engine.free()
+    await close()
   }
 }

@@ -26,11 +26,13 @@ export async function archiveInstance(opts: {
   }
   if (current.status === 'archived') throw conflict('The instance is already archived', toInstance(current, opts.hostingZone))
   const row = await db.$transaction(async (tx) => {
-    const updated = await tx.instance.update({
-      where: { id: current.id },
+    // Only the archive that still finds the instance as it was read wins; a concurrent one gets 409 below.
+    const { count } = await tx.instance.updateMany({
+      where: { id: current.id, version: current.version, status: { not: 'archived' } },
       data: { status: 'archived', archivedAt: new Date(), version: { increment: 1 } },
-      include: INSTANCE_INCLUDE,
     })
+    if (count === 0) return null
+    const updated = await tx.instance.findUniqueOrThrow({ where: { id: current.id }, include: INSTANCE_INCLUDE })
     await recordAudit(tx, {
       actor,
       action: 'instance.archived',
@@ -42,5 +44,12 @@ export async function archiveInstance(opts: {
     })
     return updated
   })
+  if (!row) {
+    const latest = await findReadableInstance(db, actor, current.id)
+    throw conflict(
+      latest.status === 'archived' ? 'The instance is already archived' : 'The instance changed while you were archiving it',
+      toInstance(latest, opts.hostingZone),
+    )
+  }
   return toInstance(row, opts.hostingZone)
 }

@@ -4,6 +4,7 @@ import type { Db } from '@/lib/db/client'
 import type { Prisma } from '@/lib/db/generated/client'
 import type { Blueprint, InstanceStatus } from '@/lib/db/generated/enums'
 import { afterCursor, decodeCursor, pageOf } from '@/lib/db/cursor'
+import { likeLiteral } from '@/lib/db/like'
 import type { TInstance, TListInstancesQuery } from './schemas'
 import { INSTANCE_INCLUDE, toInstance } from './to-instance'
 
@@ -23,7 +24,8 @@ export async function listInstances(opts: { db: Db; actor: Actor; hostingZone: s
   if (query.status) and.push({ status: query.status as InstanceStatus })
   if (query.blueprint) and.push({ blueprint: query.blueprint as Blueprint })
   if (query.q) {
-    and.push({ OR: [{ name: { contains: query.q, mode: 'insensitive' } }, { slug: { contains: query.q.toLowerCase() } }] })
+    const q = likeLiteral(query.q)
+    and.push({ OR: [{ name: { contains: q, mode: 'insensitive' } }, { slug: { contains: q.toLowerCase() } }] })
   }
   and.push(afterCursor('createdAt', decodeCursor(query.cursor)) as Prisma.InstanceWhereInput)
   const rows = await db.instance.findMany({

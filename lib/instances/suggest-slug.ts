@@ -1,6 +1,7 @@
 import type { Actor } from '@/lib/auth/actor'
 import { assertStaff } from '@/lib/auth/policy'
 import type { Db } from '@/lib/db/client'
+import { likeLiteral } from '@/lib/db/like'
 import { firstFreeSlug, slugify, slugProblem } from './slug'
 
 /**
@@ -17,7 +18,7 @@ export async function suggestSlug(opts: {
   const base = opts.slug ?? slugify(opts.name ?? '')
   const problem = slugProblem(base)
   const similar = await opts.db.instance.findMany({
-    where: { slug: { startsWith: base || 'instance' } },
+    where: { slug: { startsWith: likeLiteral(base || 'instance') } },
     select: { slug: true },
     take: 1000,
   })

@@ -6,7 +6,7 @@ import { recordAudit } from '@/lib/audit/record-audit'
 import type { Config } from '@/lib/config'
 import type { Db } from '@/lib/db/client'
 import type { Invitation } from '@/lib/db/generated/client'
-import { checkNewUser, createUserInTx } from '@/lib/accounts/create-user'
+import { checkNewUser, createUserInTx, prepareNewUser } from '@/lib/accounts/create-user'
 import { conflict, DomainError, forbidden, notFound } from '@/lib/errors'
 import { sendMail } from '@/lib/mail/send-mail'
 import type { TInvitation, TInviteMemberRequest } from './schemas'
@@ -102,7 +102,13 @@ export async function revokeInvitation(opts: { db: Db; actor: Actor; organizatio
   if (!row) throw notFound('Invitation')
   if (invitationStatus(row) !== 'pending') throw conflict(`The invitation is already ${invitationStatus(row)}`)
   const updated = await opts.db.$transaction(async (tx) => {
-    const u = await tx.invitation.update({ where: { id: row.id }, data: { revokedAt: new Date() } })
+    // Of two concurrent revocations (or a revocation and an acceptance) only one finds it pending.
+    const { count } = await tx.invitation.updateMany({
+      where: { id: row.id, acceptedAt: null, revokedAt: null },
+      data: { revokedAt: new Date() },
+    })
+    if (count === 0) return null
+    const u = await tx.invitation.findUniqueOrThrow({ where: { id: row.id } })
     await recordAudit(tx, {
       actor: opts.actor,
       action: 'organization.invitation_revoked',
@@ -113,6 +119,10 @@ export async function revokeInvitation(opts: { db: Db; actor: Actor; organizatio
     })
     return u
   })
+  if (!updated) {
+    const latest = await opts.db.invitation.findUniqueOrThrow({ where: { id: row.id } })
+    throw conflict(`The invitation is already ${invitationStatus(latest)}`)
+  }
   return toInvitation(updated)
 }
 
@@ -147,7 +157,7 @@ export async function acceptInvitation(opts: {
   const { db } = opts
   const invitation = await pendingInvitation(db, opts.token)
   const existing = await db.user.findUnique({ where: { email: invitation.email }, select: { id: true } })
-  const newUser = existing ? undefined : checkNewUser({ ...(opts.newUser as object), email: invitation.email })
+  const newUser = existing ? undefined : await prepareNewUser(checkNewUser({ ...(opts.newUser as object), email: invitation.email }))
   if (existing) {
     const user = requireUser(opts.actor ?? { kind: 'system', label: 'anonymous' })
     if (user.userId !== existing.id) throw forbidden(`Sign in as ${invitation.email} to accept this invitation`)

@@ -3,6 +3,7 @@ import { readableOrganizations } from '@/lib/auth/policy'
 import type { Db } from '@/lib/db/client'
 import type { Prisma } from '@/lib/db/generated/client'
 import { afterCursor, decodeCursor, pageOf } from '@/lib/db/cursor'
+import { likeLiteral } from '@/lib/db/like'
 import { notFound } from '@/lib/errors'
 import { z } from 'zod'
 import type { TOrganization } from './schemas'
@@ -15,8 +16,10 @@ export async function listOrganizations(opts: { db: Db; actor: Actor; query: { q
   const readable = readableOrganizations(opts.actor)
   const and: Prisma.OrganizationWhereInput[] = []
   if (readable !== 'all') and.push({ id: { in: readable } })
-  if (opts.query.q)
-    and.push({ OR: [{ name: { contains: opts.query.q, mode: 'insensitive' } }, { slug: { contains: opts.query.q.toLowerCase() } }] })
+  if (opts.query.q) {
+    const q = likeLiteral(opts.query.q)
+    and.push({ OR: [{ name: { contains: q, mode: 'insensitive' } }, { slug: { contains: q.toLowerCase() } }] })
+  }
   and.push(afterCursor('createdAt', decodeCursor(opts.query.cursor)) as Prisma.OrganizationWhereInput)
   const rows = await opts.db.organization.findMany({
     where: { AND: and },

@@ -84,7 +84,10 @@ export async function revokeApiToken(opts: { db: Db; actor: Actor; id: string })
   if (!row || !mayRevoke) throw notFound('API token')
   if (row.revokedAt) throw conflict('The token is already revoked', toApiToken(row))
   const updated = await opts.db.$transaction(async (tx) => {
-    const u = await tx.apiToken.update({ where: { id: row.id }, data: { revokedAt: new Date() }, include: OWNER })
+    // Of two concurrent revocations only one finds the token still live.
+    const { count } = await tx.apiToken.updateMany({ where: { id: row.id, revokedAt: null }, data: { revokedAt: new Date() } })
+    if (count === 0) return null
+    const u = await tx.apiToken.findUniqueOrThrow({ where: { id: row.id }, include: OWNER })
     await recordAudit(tx, {
       actor: opts.actor,
       action: 'api_token.revoked',
@@ -95,5 +98,9 @@ export async function revokeApiToken(opts: { db: Db; actor: Actor; id: string })
     })
     return u
   })
+  if (!updated) {
+    const latest = await opts.db.apiToken.findUniqueOrThrow({ where: { id: row.id }, include: OWNER })
+    throw conflict('The token is already revoked', toApiToken(latest))
+  }
   return toApiToken(updated)
 }

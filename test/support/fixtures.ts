@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { createUserInTx } from '@/lib/accounts/create-user'
+import { createUserInTx, prepareNewUser } from '@/lib/accounts/create-user'
 import { systemActor } from '@/lib/auth/actor'
 import { getDb } from '@/lib/db/client'
 import type { MemberRole } from '@/lib/db/generated/enums'
@@ -11,6 +11,8 @@ export const PASSWORD = 'test-password-123'
 /** A unique suffix so test files can share one database without colliding. */
 export const uniq = () => randomUUID().slice(0, 8)
 
+let passwordHash: Promise<string> | undefined
+
 export interface TestUser {
   id: string
   email: string
@@ -21,10 +23,13 @@ export interface TestUser {
 export async function createTestUser(opts: { staff?: boolean; organizationId?: string; role?: MemberRole } = {}): Promise<TestUser> {
   const db = getDb()
   const email = `${opts.staff ? 'staff' : 'client'}-${uniq()}@example.test`
+  // scrypt is slow on purpose: hash the shared test password once per process and reuse it.
+  passwordHash ??= prepareNewUser({ email, name: 'x', password: PASSWORD }).then((p) => p.passwordHash)
+  const prepared = { email, name: email.split('@')[0]!, passwordHash: await passwordHash }
   const user = await db.$transaction((tx) =>
     createUserInTx(tx, {
       actor: system,
-      user: { email, name: email.split('@')[0]!, password: PASSWORD },
+      user: prepared,
       isStaff: !!opts.staff,
       membership: opts.organizationId ? { organizationId: opts.organizationId, role: opts.role ?? 'member' } : undefined,
     }),
