@@ -74,7 +74,7 @@ export function AuditTable({
           <TH>Actor</TH>
           <TH>Action</TH>
           <TH>Target</TH>
-          {showOrganization ? <TH>Organisation</TH> : null}
+          {showOrganization ? <TH>Organization</TH> : null}
           <TH>Changes</TH>
         </tr>
       </THead>

@@ -240,7 +240,7 @@ export function InstanceForm(props: Props) {
         </CardHeader>
         <CardContent className="grid gap-4 sm:grid-cols-2">
           {props.mode === 'create' ? (
-            <Field id="organizationId" label="Organisation" error={err('organizationId')} className="sm:col-span-2">
+            <Field id="organizationId" label="Organization" error={err('organizationId')} className="sm:col-span-2">
               <Select
                 name="organizationId"
                 value={organizationId}
@@ -249,7 +249,7 @@ export function InstanceForm(props: Props) {
                 {...fieldAria('organizationId', err('organizationId'))}
               >
                 <option value="" disabled>
-                  Choose an organisation…
+                  Choose an organization…
                 </option>
                 {props.organizations.map((o) => (
                   <option key={o.id} value={o.id}>

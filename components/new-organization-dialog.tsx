@@ -54,11 +54,11 @@ export function NewOrganizationDialog() {
     >
       <DialogTrigger asChild>
         <Button>
-          <Plus aria-hidden /> New organisation
+          <Plus aria-hidden /> New organization
         </Button>
       </DialogTrigger>
       <DialogContent>
-        <DialogTitle>New organisation</DialogTitle>
+        <DialogTitle>New organization</DialogTitle>
         <DialogDescription>A client of the hosting service. Its people are invited once it exists.</DialogDescription>
         <form onSubmit={submit} noValidate className="mt-4 space-y-4">
           {message ? <Alert variant="error">{message}</Alert> : null}
@@ -73,7 +73,7 @@ export function NewOrganizationDialog() {
               <Button variant="secondary">Cancel</Button>
             </DialogClose>
             <Button type="submit" disabled={busy}>
-              {busy ? 'Creating…' : 'Create organisation'}
+              {busy ? 'Creating…' : 'Create organization'}
             </Button>
           </DialogFooter>
         </form>

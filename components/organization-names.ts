@@ -3,7 +3,7 @@ import type { Db } from '@/lib/db/client'
 import { DomainError } from '@/lib/errors'
 import { getOrganization } from '@/lib/organizations/list-organizations'
 
-/** Names of the organisations the actor may read among `ids`, for tables that show an organisation column. */
+/** Names of the organizations the actor may read among `ids`, for tables that show an organization column. */
 export async function organizationNames(db: Db, actor: Actor, ids: Iterable<string | null>): Promise<Record<string, string>> {
   const unique = [...new Set([...ids].filter((id): id is string => !!id))]
   const entries = await Promise.all(

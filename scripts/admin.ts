@@ -44,7 +44,7 @@ async function main() {
         if (values.role !== 'owner' && values.role !== 'member') throw new Error('--role must be owner or member')
         const user = checkNewUser({ email: values.email, password: values.password, name: values.name ?? values.email?.split('@')[0] })
         const org = values.org ? await db.organization.findUnique({ where: { slug: values.org } }) : null
-        if (values.org && !org) throw new Error(`no organisation with the slug ${values.org}`)
+        if (values.org && !org) throw new Error(`no organization with the slug ${values.org}`)
         const created = await db.$transaction((tx) =>
           createUserInTx(tx, {
             actor,

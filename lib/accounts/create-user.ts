@@ -44,7 +44,7 @@ export async function prepareNewUser(user: TNewUser): Promise<PreparedUser> {
 /**
  * Creates a user with an email + password credential in the layout better-auth signs in against
  * (users + accounts with provider "credential" and its scrypt hash), optionally a member of one
- * organisation. Runs inside the caller's transaction; pass a PreparedUser to keep the hashing out of it.
+ * organization. Runs inside the caller's transaction; pass a PreparedUser to keep the hashing out of it.
  */
 export async function createUserInTx(
   tx: Prisma.TransactionClient,

@@ -22,7 +22,7 @@ export const ZAuditEntry = z
 export type TAuditEntry = z.infer<typeof ZAuditEntry>
 
 export const ZListAuditQuery = z.object({
-  organizationId: z.uuid('must be an organisation id').optional(),
+  organizationId: z.uuid('must be an organization id').optional(),
   action: z.string().max(100).optional().describe('Exact action, or a prefix ending in "." such as "instance."'),
   targetType: z.string().max(50).optional(),
   targetId: z.string().max(100).optional(),
@@ -33,8 +33,8 @@ export const ZListAuditQuery = z.object({
 export type TListAuditQuery = z.infer<typeof ZListAuditQuery>
 
 /**
- * The audit log, newest first. Staff read all of it; an organisation owner reads the entries about
- * their organisation(s) only; members read none.
+ * The audit log, newest first. Staff read all of it; an organization owner reads the entries about
+ * their organization(s) only; members read none.
  */
 export async function listAudit(opts: {
   db: Db
@@ -48,7 +48,7 @@ export async function listAudit(opts: {
       actor.kind === 'user'
         ? actor.memberships.filter((m) => isOrganizationOwner(actor, m.organizationId)).map((m) => m.organizationId)
         : []
-    if (!owned.length) throw forbidden('Only hosting staff and organisation owners can read the audit log')
+    if (!owned.length) throw forbidden('Only hosting staff and organization owners can read the audit log')
     and.push({ organizationId: { in: owned } })
   }
   if (query.organizationId) and.push({ organizationId: query.organizationId })

@@ -2,7 +2,7 @@ import { DomainError, forbidden, notFound } from '@/lib/errors'
 import type { Actor, UserActor } from './actor'
 
 /**
- * Authorisation decisions, pure. Tenancy rule: something of another organisation is reported as
+ * Authorisation decisions, pure. Tenancy rule: something of another organization is reported as
  * "not found", never "forbidden", so a client cannot learn what exists elsewhere.
  */
 
@@ -17,7 +17,7 @@ export function assertStaff(actor: Actor): void {
   if (!isStaff(actor)) throw forbidden('Only hosting staff can do this')
 }
 
-/** Organisation ids the actor may read, or 'all' for staff and the system. */
+/** Organization ids the actor may read, or 'all' for staff and the system. */
 export function readableOrganizations(actor: Actor): 'all' | string[] {
   if (isStaff(actor)) return 'all'
   return actor.kind === 'user' ? actor.memberships.map((m) => m.organizationId) : []
@@ -28,7 +28,7 @@ export function canReadOrganization(actor: Actor, organizationId: string): boole
   return readable === 'all' || readable.includes(organizationId)
 }
 
-/** Throws not_found (not forbidden) when the actor may not read the organisation. */
+/** Throws not_found (not forbidden) when the actor may not read the organization. */
 export function assertCanReadOrganization(actor: Actor, organizationId: string, what: string): void {
   if (!canReadOrganization(actor, organizationId)) throw notFound(what)
 }
@@ -37,9 +37,9 @@ export function isOrganizationOwner(actor: Actor, organizationId: string): boole
   return actor.kind === 'user' && actor.memberships.some((m) => m.organizationId === organizationId && m.role === 'owner')
 }
 
-/** Staff, or an owner of the organisation (who may read its audit log and manage its members). */
+/** Staff, or an owner of the organization (who may read its audit log and manage its members). */
 export function assertStaffOrOwner(actor: Actor, organizationId: string): void {
   if (!isStaff(actor) && !isOrganizationOwner(actor, organizationId)) {
-    throw forbidden('Only hosting staff or an owner of this organisation can do this')
+    throw forbidden('Only hosting staff or an owner of this organization can do this')
   }
 }

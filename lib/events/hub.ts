@@ -4,7 +4,7 @@ import { canReadOrganization, isStaff } from '@/lib/auth/policy'
 import { getLogger } from '@/lib/log'
 import { EVENTS_CHANNEL, type TenonEvent } from './types'
 
-/** Whether `actor` may receive `event`: events without an organisation are for staff only. */
+/** Whether `actor` may receive `event`: events without an organization are for staff only. */
 export function mayReceive(actor: Actor, event: TenonEvent): boolean {
   return event.organizationId === null ? isStaff(actor) : canReadOrganization(actor, event.organizationId)
 }

@@ -20,7 +20,7 @@ export interface CreateInstanceOptions {
   input: TCreateInstanceRequest
 }
 
-/** Staff create an instance for an organisation. Nothing is written unless every field is valid. */
+/** Staff create an instance for an organization. Nothing is written unless every field is valid. */
 export async function createInstance({ db, actor, hostingZone, input }: CreateInstanceOptions): Promise<TInstance> {
   assertStaff(actor)
   const blueprint = input.blueprint as Blueprint
@@ -32,7 +32,7 @@ export async function createInstance({ db, actor, hostingZone, input }: CreateIn
   if (!settings.ok) fields.push(...settings.fields)
   fields.push(...checkExtraSettings(input.extraSettings))
   const organization = await db.organization.findUnique({ where: { id: input.organizationId }, select: { id: true } })
-  if (!organization) fields.push({ field: 'organizationId', message: 'no such organisation' })
+  if (!organization) fields.push({ field: 'organizationId', message: 'no such organization' })
   if (fields.length || !settings.ok) throw invalidInput(fields)
 
   try {

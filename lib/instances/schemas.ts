@@ -31,7 +31,7 @@ const ZName = z.string().trim().min(1, 'is required').max(100, 'must be at most 
 
 export const ZCreateInstanceRequest = z
   .object({
-    organizationId: z.uuid('must be an organisation id').describe('Organisation the instance belongs to.'),
+    organizationId: z.uuid('must be an organization id').describe('Organization the instance belongs to.'),
     name: ZName.describe('Human name of the instance.'),
     slug: z.string().optional().describe('DNS label; derived from the name when omitted.'),
     blueprint: ZBlueprintId.default('openedx'),
@@ -55,7 +55,7 @@ export type TUpdateInstanceRequest = z.infer<typeof ZUpdateInstanceRequest>
 
 export const ZListInstancesQuery = z.object({
   q: z.string().trim().max(100).optional().describe('Search in name and slug.'),
-  organizationId: z.uuid('must be an organisation id').optional(),
+  organizationId: z.uuid('must be an organization id').optional(),
   status: ZInstanceStatus.optional(),
   blueprint: ZBlueprintId.optional(),
   cursor: z.string().max(200).optional().describe('nextCursor of the previous page.'),

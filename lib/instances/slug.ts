@@ -1,5 +1,5 @@
 /**
- * Instance and organisation slugs are DNS labels (RFC 1123): a-z, 0-9 and "-", 1 to 63 characters, no
+ * Instance and organization slugs are DNS labels (RFC 1123): a-z, 0-9 and "-", 1 to 63 characters, no
  * hyphen at either end. An instance's slug becomes its hostname under the hosting zone.
  */
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/

@@ -33,7 +33,7 @@ function toInvitation(row: Invitation): TInvitation {
 }
 
 /**
- * Invites someone into an organisation (staff, or an owner of it). The link carries a random token of
+ * Invites someone into an organization (staff, or an owner of it). The link carries a random token of
  * which only the hash is stored; it is emailed (or logged without SMTP) and also returned once, so the
  * person inviting can pass it on another way.
  */

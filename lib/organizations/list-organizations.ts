@@ -35,6 +35,6 @@ export async function getOrganization(opts: { db: Db; actor: Actor; id: string }
   const readable = readableOrganizations(opts.actor)
   const visible = z.uuid().safeParse(opts.id).success && (readable === 'all' || readable.includes(opts.id))
   const row = visible ? await opts.db.organization.findUnique({ where: { id: opts.id }, include: ORGANIZATION_COUNTS }) : null
-  if (!row) throw notFound('Organisation')
+  if (!row) throw notFound('Organization')
   return toOrganization(row)
 }

@@ -5,7 +5,7 @@ import { z } from 'zod'
 import type { ZMember } from './schemas'
 
 export async function listMembers(opts: { db: Db; actor: Actor; organizationId: string }): Promise<z.infer<typeof ZMember>[]> {
-  assertCanReadOrganization(opts.actor, opts.organizationId, 'Organisation')
+  assertCanReadOrganization(opts.actor, opts.organizationId, 'Organization')
   const rows = await opts.db.membership.findMany({
     where: { organizationId: opts.organizationId },
     include: { user: { select: { email: true, name: true } } },

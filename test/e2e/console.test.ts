@@ -32,10 +32,10 @@ const idFrom = (url: string, kind: 'organizations' | 'instances') => {
 
 async function createOrganization(page: Page, name: string): Promise<string> {
   await page.goto('/organizations')
-  await page.getByRole('button', { name: 'New organisation' }).click()
+  await page.getByRole('button', { name: 'New organization' }).click()
   const dialog = page.getByRole('dialog')
   await dialog.getByLabel('Name').fill(name)
-  await dialog.getByRole('button', { name: 'Create organisation' }).click()
+  await dialog.getByRole('button', { name: 'Create organization' }).click()
   await page.waitForURL(new RegExp(`/organizations/${UUID}$`))
   await page.getByRole('heading', { level: 1, name }).waitFor()
   return idFrom(page.url(), 'organizations')
@@ -105,11 +105,11 @@ describe('the console, end to end', () => {
     await context.close()
   })
 
-  it('b. staff create two organisations', async () => {
+  it('b. staff create two organizations', async () => {
     ids.orgA = await createOrganization(staffPage, 'Acme University')
     ids.orgB = await createOrganization(staffPage, 'Beta College')
     await staffPage.goto('/organizations')
-    const table = staffPage.getByRole('table', { name: 'Organisations' })
+    const table = staffPage.getByRole('table', { name: 'Organizations' })
     await table.getByRole('link', { name: 'Acme University' }).waitFor()
     await table.getByRole('link', { name: 'Beta College' }).waitFor()
     await screenshot(staffPage, 'organizations')
@@ -149,9 +149,9 @@ describe('the console, end to end', () => {
     await clientPage.getByText('This invitation can no longer be used').waitFor()
   })
 
-  it('d. staff create one instance in each organisation, with a live slug preview and inline errors', async () => {
+  it('d. staff create one instance in each organization, with a live slug preview and inline errors', async () => {
     await staffPage.goto('/instances/new')
-    await staffPage.getByLabel('Organisation').selectOption(ids.orgA)
+    await staffPage.getByLabel('Organization').selectOption(ids.orgA)
     await staffPage.getByLabel('Name', { exact: true }).fill('Acme Learning')
     await expect.poll(() => staffPage.getByLabel('Slug').inputValue(), { timeout: 10_000 }).toBe('acme-learning')
     await expect(staffPage.getByLabel('Platform name').inputValue()).resolves.toBe('Acme Learning')
@@ -184,7 +184,7 @@ describe('the console, end to end', () => {
 
     // A taken slug is flagged while typing.
     await staffPage.goto('/instances/new')
-    await staffPage.getByLabel('Organisation').selectOption(ids.orgB)
+    await staffPage.getByLabel('Organization').selectOption(ids.orgB)
     await staffPage.getByLabel('Name', { exact: true }).fill('Acme Learning')
     await expect.poll(() => staffPage.getByLabel('Slug').inputValue(), { timeout: 10_000 }).toBe('acme-learning-2')
     await staffPage.getByLabel('Slug').fill('acme-learning')
@@ -216,7 +216,7 @@ describe('the console, end to end', () => {
     expect(await table.getByRole('link', { name: 'Acme Learning' }).count()).toBe(0)
   })
 
-  it("e. the client sees only their organisation's instance, read-only, and a 404 for the other", async () => {
+  it("e. the client sees only their organization's instance, read-only, and a 404 for the other", async () => {
     await clientPage.goto('/instances')
     const table = clientPage.getByRole('table', { name: 'Instances' })
     await table.getByRole('link', { name: 'Acme Learning' }).waitFor()
@@ -241,7 +241,7 @@ describe('the console, end to end', () => {
     await clientPage.getByRole('link', { name: 'Acme University' }).waitFor()
     expect(await clientPage.getByText('Beta College').count()).toBe(0)
 
-    // As an owner the client reads their organisation's audit log, and nothing of the others.
+    // As an owner the client reads their organization's audit log, and nothing of the others.
     await clientPage.goto('/audit')
     const audit = clientPage.getByRole('table', { name: 'Audit log' })
     await audit.getByText('instance.created').first().waitFor()
@@ -289,7 +289,7 @@ describe('the console, end to end', () => {
     await second.close()
   })
 
-  it('g. an API token from the admin CLI creates an organisation and an instance that the console shows', async () => {
+  it('g. an API token from the admin CLI creates an organization and an instance that the console shows', async () => {
     const { stdout } = await run(
       process.execPath,
       [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/admin.ts', 'create-token', '--email', STAFF.email, '--name', 'e2e'],
@@ -322,7 +322,7 @@ describe('the console, end to end', () => {
     await staffPage.goto('/instances')
     await staffPage.getByRole('table', { name: 'Instances' }).getByRole('link', { name: 'Gamma Academy' }).waitFor()
     await staffPage.goto('/organizations')
-    await staffPage.getByRole('table', { name: 'Organisations' }).getByRole('link', { name: 'Gamma Institute' }).waitFor()
+    await staffPage.getByRole('table', { name: 'Organizations' }).getByRole('link', { name: 'Gamma Institute' }).waitFor()
 
     await staffPage.goto('/tokens')
     const tokens = staffPage.getByRole('table', { name: 'API tokens' })

@@ -130,13 +130,13 @@ describe('the audit trail', () => {
     expect(created.diff.password).toEqual({ after: '[redacted]' })
   })
 
-  it('staff read every organisation’s entries', async () => {
+  it('staff read every organization’s entries', async () => {
     const entries = await readAll(staff, { action: 'instance.' })
     const targets = new Set(entries.map((e) => e.targetId))
     expect(targets.has(instA.id) && targets.has(instB.id)).toBe(true)
   })
 
-  it('an owner reads only their organisation’s entries', async () => {
+  it('an owner reads only their organization’s entries', async () => {
     const entries = await readAll(ownerA)
     expect(entries.length).toBeGreaterThan(0)
     expect(entries.every((e) => e.organizationId === orgA)).toBe(true)
@@ -149,7 +149,7 @@ describe('the audit trail', () => {
     expect(b.map((e) => e.targetId)).toContain(instB.id)
   })
 
-  it('members and users of no organisation get 403; nobody gets 401', async () => {
+  it('members and users of no organization get 403; nobody gets 401', async () => {
     expect((await callRoute(audit.GET, { token: memberA.token })).status).toBe(403)
     expect((await callRoute(audit.GET, { token: loner.token })).status).toBe(403)
     expect((await callRoute(audit.GET, {})).status).toBe(401)

@@ -28,8 +28,8 @@ afterAll(async () => {
   await getEventHub(requireDatabaseUrl(getConfig())).close()
 })
 
-/** Creates and updates one instance in each organisation; returns their ids. */
-async function changeBothOrganisations(): Promise<{ a: string; b: string }> {
+/** Creates and updates one instance in each organization; returns their ids. */
+async function changeBothOrganizations(): Promise<{ a: string; b: string }> {
   const a: JsonBody = await createInstanceVia(staff.token, orgA)
   const b: JsonBody = await createInstanceVia(staff.token, orgB)
   for (const inst of [a, b]) {
@@ -49,7 +49,7 @@ describe('EventHub', () => {
     const received: TenonEvent[] = []
     const unsubscribe = await hub.subscribe((e) => received.push(e))
     try {
-      const { a, b } = await changeBothOrganisations()
+      const { a, b } = await changeBothOrganizations()
       await waitFor('hub events', async () => received.filter((e) => e.targetId === a || e.targetId === b).length === 4)
       const mine = received.filter((e) => e.targetId === a || e.targetId === b)
       expect(mine.map((e) => [e.action, e.targetId === a ? 'A' : 'B', e.organizationId]).sort()).toEqual(
@@ -141,7 +141,7 @@ describe('GET /api/v1/events', () => {
         expect(s.status()).toBe(200)
         expect(s.contentType()).toMatch(/^text\/event-stream/)
       }
-      const { a, b } = await changeBothOrganisations()
+      const { a, b } = await changeBothOrganizations()
       const about = (s: ReturnType<typeof openStream>, id: string) => s.changes().filter((e) => e.targetId === id)
       await waitFor('staff sees all four changes', async () => about(streams.staff, a).length === 2 && about(streams.staff, b).length === 2)
       await waitFor('client A sees its two', async () => about(streams.a, a).length === 2)

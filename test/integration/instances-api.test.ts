@@ -118,9 +118,9 @@ describe('POST /api/v1/instances', () => {
     ['a missing name', { name: undefined }, 'name'],
     ['a blank name', { name: '  ' }, 'name'],
     ['a long name', { name: 'n'.repeat(101) }, 'name'],
-    ['a missing organisation', { organizationId: undefined }, 'organizationId'],
-    ['a malformed organisation id', { organizationId: 'org-1' }, 'organizationId'],
-    ['an organisation that does not exist', { organizationId: '00000000-0000-7000-8000-000000000000' }, 'organizationId'],
+    ['a missing organization', { organizationId: undefined }, 'organizationId'],
+    ['a malformed organization id', { organizationId: 'org-1' }, 'organizationId'],
+    ['an organization that does not exist', { organizationId: '00000000-0000-7000-8000-000000000000' }, 'organizationId'],
     ['an unknown blueprint', { blueprint: 'wordpress' }, 'blueprint'],
     ['a missing contact email', { settings: {} }, 'settings.contactEmail'],
     ['a bad contact email', { settings: { contactEmail: 'nope' } }, 'settings.contactEmail'],
@@ -194,7 +194,7 @@ describe('GET /api/v1/instances', () => {
 
   const ids = (body: JsonBody) => (body.items as { id: string }[]).map((i) => i.id)
 
-  it('filters by organisation, newest first', async () => {
+  it('filters by organization, newest first', async () => {
     const res = await callRoute(instances.GET, { token: staff.token, query: { organizationId: org } })
     expect(res.status).toBe(200)
     expect(ids(res.body)).toEqual([archived.id, beta.id, alpha.id])

@@ -62,12 +62,12 @@ describe('inviting', () => {
     expect(JSON.stringify(entry)).not.toContain(token)
   })
 
-  it('an owner invites into their organisation', async () => {
+  it('an owner invites into their organization', async () => {
     const inv = await invite(ownerA, orgA)
     expect(inv.invitation.role).toBe('member')
   })
 
-  it('a member cannot invite (403); another organisation is 404; nobody is 401', async () => {
+  it('a member cannot invite (403); another organization is 404; nobody is 401', async () => {
     const email = newEmail()
     const asMember = await callRoute(invitations.POST, { token: memberA.token, params: { id: orgA }, body: { email } })
     expect(asMember.status).toBe(403)
@@ -107,7 +107,7 @@ describe('inviting', () => {
     expect((await callRoute(preview.GET, { params: { token: second.token } })).status).toBe(200)
   })
 
-  it('staff and owners list invitations; members cannot; other organisations are 404', async () => {
+  it('staff and owners list invitations; members cannot; other organizations are 404', async () => {
     const inv = await invite(staff, orgA)
     for (const user of [staff, ownerA]) {
       const res = await callRoute(invitations.GET, { token: user.token, params: { id: orgA } })
@@ -270,7 +270,7 @@ describe('revoking', () => {
     expect((await auditOf(inv.invitation.id)).filter((e) => e.action === 'organization.invitation_revoked')).toHaveLength(1)
   })
 
-  it('members cannot revoke (403); other organisations and unknown ids are 404', async () => {
+  it('members cannot revoke (403); other organizations and unknown ids are 404', async () => {
     const inv = await invite(staff, orgA)
     expect((await callRoute(revoke.DELETE, { token: memberA.token, params: { id: orgA, invitationId: inv.invitation.id } })).status).toBe(
       403,
@@ -278,7 +278,7 @@ describe('revoking', () => {
     expect((await callRoute(revoke.DELETE, { token: ownerB.token, params: { id: orgA, invitationId: inv.invitation.id } })).status).toBe(
       404,
     )
-    // the right invitation id under the wrong organisation
+    // the right invitation id under the wrong organization
     expect((await callRoute(revoke.DELETE, { token: ownerB.token, params: { id: orgB, invitationId: inv.invitation.id } })).status).toBe(
       404,
     )

@@ -25,7 +25,7 @@ beforeAll(async () => {
 })
 
 describe('POST /api/v1/organizations', () => {
-  it('staff create an organisation, its slug derived from the name, audited', async () => {
+  it('staff create an organization, its slug derived from the name, audited', async () => {
     const name = `Acme Ünïversity ${uniq()}`
     const res = await callRoute(organizations.POST, { token: staff.token, body: { name } })
     expect(res.status).toBe(201)
@@ -60,7 +60,7 @@ describe('POST /api/v1/organizations', () => {
     expect(fieldsOf(res.body)).toEqual([field])
   })
 
-  it('clients cannot create organisations (403); nobody signed in gets 401', async () => {
+  it('clients cannot create organizations (403); nobody signed in gets 401', async () => {
     const slug = `client-made-${uniq()}`
     expect((await callRoute(organizations.POST, { token: ownerA.token, body: { name: 'Mine', slug } })).status).toBe(403)
     expect((await callRoute(organizations.POST, { body: { name: 'Mine', slug } })).status).toBe(401)
@@ -69,7 +69,7 @@ describe('POST /api/v1/organizations', () => {
 })
 
 describe('GET /api/v1/organizations', () => {
-  it('staff list every organisation, with search', async () => {
+  it('staff list every organization, with search', async () => {
     const res = await callRoute(organizations.GET, { token: staff.token, query: { limit: 100 } })
     expect(res.status).toBe(200)
     const a = await getDb().organization.findUniqueOrThrow({ where: { id: orgA } })
@@ -77,7 +77,7 @@ describe('GET /api/v1/organizations', () => {
     expect(found.body.items.map((o: { id: string }) => o.id)).toEqual([orgA])
   })
 
-  it('clients list only their own organisation', async () => {
+  it('clients list only their own organization', async () => {
     for (const [user, org] of [
       [ownerA, orgA],
       [memberA, orgA],
@@ -104,7 +104,7 @@ describe('GET /api/v1/organizations', () => {
 })
 
 describe('GET /api/v1/organizations/{id}', () => {
-  it('members read their organisation, with counts', async () => {
+  it('members read their organization, with counts', async () => {
     const org = (await createTestOrganization()).id
     const owner = await createTestUser({ organizationId: org, role: 'owner' })
     await createInstanceVia(staff.token, org)
@@ -113,7 +113,7 @@ describe('GET /api/v1/organizations/{id}', () => {
     expect(res.body).toMatchObject({ id: org, instanceCount: 1, memberCount: 1 })
   })
 
-  it('another organisation is 404 for a client, readable for staff', async () => {
+  it('another organization is 404 for a client, readable for staff', async () => {
     expect((await callRoute(organization.GET, { token: clientB.token, params: { id: orgA } })).status).toBe(404)
     expect((await callRoute(organization.GET, { token: ownerA.token, params: { id: orgB } })).status).toBe(404)
     expect((await callRoute(organization.GET, { token: staff.token, params: { id: orgA } })).status).toBe(200)
@@ -134,7 +134,7 @@ describe('GET /api/v1/organizations/{id}/members', () => {
     }
   })
 
-  it('another organisation’s members are 404', async () => {
+  it('another organization’s members are 404', async () => {
     const res = await callRoute(members.GET, { token: clientB.token, params: { id: orgA } })
     expect(res.status).toBe(404)
     expect(JSON.stringify(res.body)).not.toContain(ownerA.email)

@@ -8,8 +8,8 @@ import { createTestOrganization, createTestUser, type TestUser } from '../suppor
 import { createInstanceVia } from './helpers'
 
 /**
- * Every instance endpoint, asked by someone who may not do what they ask: another organisation's client
- * (who must not learn the instance exists), a member and an owner of the instance's own organisation
+ * Every instance endpoint, asked by someone who may not do what they ask: another organization's client
+ * (who must not learn the instance exists), a member and an owner of the instance's own organization
  * (who may read but not change), and nobody at all.
  */
 let staff: TestUser
@@ -37,9 +37,9 @@ beforeAll(async () => {
   instB = await createInstanceVia(staff.token, orgB)
 })
 
-const who = () => ({ 'a client of another organisation': clientB, 'an owner of another organisation': ownerB }) as Record<string, TestUser>
+const who = () => ({ 'a client of another organization': clientB, 'an owner of another organization': ownerB }) as Record<string, TestUser>
 
-describe.each(['a client of another organisation', 'an owner of another organisation'])('%s', (label) => {
+describe.each(['a client of another organization', 'an owner of another organization'])('%s', (label) => {
   it('gets 404 reading the instance', async () => {
     const res = await callRoute(instance.GET, { token: who()[label]!.token, params: { id: instA.id } })
     expect(res.status).toBe(404)
@@ -64,7 +64,7 @@ describe.each(['a client of another organisation', 'an owner of another organisa
     expect(await snapshot(instA.id)).toEqual(before)
   })
 
-  it('never sees the instance in lists, even when filtering by its organisation', async () => {
+  it('never sees the instance in lists, even when filtering by its organization', async () => {
     const token = who()[label]!.token
     const all = await callRoute(instances.GET, { token, query: { limit: 100 } })
     expect(all.status).toBe(200)
@@ -92,10 +92,10 @@ describe.each(['a client of another organisation', 'an owner of another organisa
   })
 })
 
-describe.each(['member', 'owner'])('a client %s of the instance’s own organisation', (role) => {
+describe.each(['member', 'owner'])('a client %s of the instance’s own organization', (role) => {
   const user = () => (role === 'owner' ? ownerA : memberA)
 
-  it('reads the instance and sees only its organisation in lists', async () => {
+  it('reads the instance and sees only its organization in lists', async () => {
     const res = await callRoute(instance.GET, { token: user().token, params: { id: instA.id } })
     expect(res.status).toBe(200)
     expect(res.body.id).toBe(instA.id)
@@ -175,7 +175,7 @@ describe('without credentials', () => {
 })
 
 describe('staff', () => {
-  it('see both organisations’ instances', async () => {
+  it('see both organizations’ instances', async () => {
     for (const inst of [instA, instB]) {
       const res = await callRoute(instance.GET, { token: staff.token, params: { id: inst.id } })
       expect(res.status).toBe(200)

@@ -19,7 +19,7 @@ export interface TestUser {
   token: string
 }
 
-/** A user (staff, or a member of an organisation) with an API token for requests. */
+/** A user (staff, or a member of an organization) with an API token for requests. */
 export async function createTestUser(opts: { staff?: boolean; organizationId?: string; role?: MemberRole } = {}): Promise<TestUser> {
   const db = getDb()
   const email = `${opts.staff ? 'staff' : 'client'}-${uniq()}@example.test`

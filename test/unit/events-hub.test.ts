@@ -27,7 +27,7 @@ const event = (organizationId: string | null): TenonEvent => ({
 
 describe('mayReceive', () => {
   it.each<[string, Actor, boolean, boolean, boolean]>([
-    // subscriber, org A event, org B event, event without organisation
+    // subscriber, org A event, org B event, event without organization
     ['staff', user(true, []), true, true, true],
     ['the system', systemActor('x'), true, true, true],
     ['a member of A', user(false, [{ organizationId: A, role: 'member' }]), true, false, false],
@@ -42,7 +42,7 @@ describe('mayReceive', () => {
       true,
       false,
     ],
-    ['a user of no organisation', user(false, []), false, false, false],
+    ['a user of no organization', user(false, []), false, false, false],
   ])('%s', (_who, actor, a, b, none) => {
     expect(mayReceive(actor, event(A))).toBe(a)
     expect(mayReceive(actor, event(B))).toBe(b)

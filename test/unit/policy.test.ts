@@ -83,11 +83,11 @@ describe('authorisation matrix', () => {
     expect(codeOf(() => assertStaff(actor))).toBe(staffCode)
     expect(codeOf(() => assertStaffOrOwner(actor, A))).toBe(ownerACode)
     expect(codeOf(() => assertStaffOrOwner(actor, B))).toBe(ownerBCode)
-    expect(codeOf(() => assertCanReadOrganization(actor, A, 'Organisation'))).toBe(readACode)
-    expect(codeOf(() => assertCanReadOrganization(actor, B, 'Organisation'))).toBe(readBCode)
+    expect(codeOf(() => assertCanReadOrganization(actor, A, 'Organization'))).toBe(readACode)
+    expect(codeOf(() => assertCanReadOrganization(actor, B, 'Organization'))).toBe(readBCode)
   })
 
-  it('reports another organisation as not found, naming what was asked for', () => {
+  it('reports another organization as not found, naming what was asked for', () => {
     let caught: unknown
     try {
       assertCanReadOrganization(actors.memberA, B, 'Instance')

@@ -27,7 +27,7 @@ export async function pageContext(): Promise<{ db: Db; actor: UserActor; hosting
   return { db: getDb(), actor, hostingZone: getConfig().hostingZone }
 }
 
-/** Runs a lib/ read; "not found" (which is also what another organisation's data looks like) becomes the 404 page. */
+/** Runs a lib/ read; "not found" (which is also what another organization's data looks like) becomes the 404 page. */
 export async function orNotFound<T>(read: Promise<T>): Promise<T> {
   try {
     return await read
@@ -43,7 +43,7 @@ export async function requestDb(): Promise<Db> {
   return getDb()
 }
 
-/** Whether the actor owns at least one organisation (owners may read their organisations' audit log). */
+/** Whether the actor owns at least one organization (owners may read their organizations' audit log). */
 export function ownsAnyOrganization(actor: UserActor): boolean {
   return actor.memberships.some((m) => m.role === 'owner')
 }

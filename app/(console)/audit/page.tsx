@@ -29,7 +29,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
       <>
         <PageHeader title="Audit log" />
         <Alert variant="warning" title="Not allowed">
-          Only hosting staff and organisation owners can read the audit log. Ask an owner of your organisation if you need to know who
+          Only hosting staff and organization owners can read the audit log. Ask an owner of your organization if you need to know who
           changed what.
         </Alert>
       </>
@@ -67,7 +67,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
 
   return (
     <>
-      <PageHeader title="Audit log" description={staff ? 'Every change, by whom and when.' : 'Changes to the organisations you own.'} />
+      <PageHeader title="Audit log" description={staff ? 'Every change, by whom and when.' : 'Changes to the organizations you own.'} />
       <form method="get" action="/audit" role="search" aria-label="Filter the audit log" className="mb-4 flex flex-wrap items-end gap-3">
         <div className="w-52 space-y-1">
           <Label htmlFor="action">Action</Label>
@@ -90,9 +90,9 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
         </div>
         {staff ? (
           <div className="w-52 space-y-1">
-            <Label htmlFor="organizationId">Organisation</Label>
+            <Label htmlFor="organizationId">Organization</Label>
             <Select id="organizationId" name="organizationId" defaultValue={raw.organizationId ?? ''}>
-              <option value="">All organisations</option>
+              <option value="">All organizations</option>
               {organizations.map((o) => (
                 <option key={o.id} value={o.id}>
                   {o.name}

@@ -56,7 +56,7 @@ export default async function InstancesPage({ searchParams }: { searchParams: Se
     <>
       <PageHeader
         title="Instances"
-        description={staff ? 'Every instance of every organisation.' : 'The instances of your organisation.'}
+        description={staff ? 'Every instance of every organization.' : 'The instances of your organization.'}
         actions={
           staff ? (
             <Link href="/instances/new" className={buttonVariants()}>
@@ -72,9 +72,9 @@ export default async function InstancesPage({ searchParams }: { searchParams: Se
         </div>
         {showOrgFilter ? (
           <div className="w-56 space-y-1">
-            <Label htmlFor="organizationId">Organisation</Label>
+            <Label htmlFor="organizationId">Organization</Label>
             <Select id="organizationId" name="organizationId" defaultValue={raw.organizationId ?? ''}>
-              <option value="">All organisations</option>
+              <option value="">All organizations</option>
               {organizations.map((o) => (
                 <option key={o.id} value={o.id}>
                   {o.name}
@@ -147,8 +147,8 @@ export default async function InstancesPage({ searchParams }: { searchParams: Se
             }
           >
             {staff
-              ? 'Each instance is one Open edX site for one organisation, served at its own hostname.'
-              : 'Your hosting team has not created an instance for your organisation yet.'}
+              ? 'Each instance is one Open edX site for one organization, served at its own hostname.'
+              : 'Your hosting team has not created an instance for your organization yet.'}
           </EmptyState>
         )
       ) : (
@@ -158,7 +158,7 @@ export default async function InstancesPage({ searchParams }: { searchParams: Se
               <tr>
                 <TH>Name</TH>
                 <TH>Hostname</TH>
-                <TH>Organisation</TH>
+                <TH>Organization</TH>
                 <TH>Blueprint</TH>
                 <TH>Status</TH>
                 <TH className="text-right">Updated</TH>

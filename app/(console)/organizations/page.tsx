@@ -17,7 +17,7 @@ import { listOrganizations } from '@/lib/organizations/list-organizations'
 import { ZListQuery } from '@/lib/organizations/schemas'
 import { pageContext, param, type SearchParams } from '../_lib/page-actor'
 
-export const metadata: Metadata = { title: 'Organisations' }
+export const metadata: Metadata = { title: 'Organizations' }
 
 export default async function OrganizationsPage({ searchParams }: { searchParams: SearchParams }) {
   const { db, actor } = await pageContext()
@@ -39,11 +39,11 @@ export default async function OrganizationsPage({ searchParams }: { searchParams
   return (
     <>
       <PageHeader
-        title="Organisations"
-        description={staff ? 'The clients of the hosting service.' : 'The organisations you belong to.'}
+        title="Organizations"
+        description={staff ? 'The clients of the hosting service.' : 'The organizations you belong to.'}
         actions={staff ? <NewOrganizationDialog /> : null}
       />
-      <form method="get" action="/organizations" role="search" aria-label="Search organisations" className="mb-4 flex items-end gap-3">
+      <form method="get" action="/organizations" role="search" aria-label="Search organizations" className="mb-4 flex items-end gap-3">
         <div className="w-64 space-y-1">
           <Label htmlFor="q">Search</Label>
           <Input id="q" name="q" type="search" placeholder="Name or slug" defaultValue={raw.q} />
@@ -63,12 +63,12 @@ export default async function OrganizationsPage({ searchParams }: { searchParams
         </Alert>
       ) : null}
       {page.items.length === 0 ? (
-        <EmptyState icon={<Building2 aria-hidden />} title={raw.q ? 'No organisation matches this search' : 'No organisations yet'}>
+        <EmptyState icon={<Building2 aria-hidden />} title={raw.q ? 'No organization matches this search' : 'No organizations yet'}>
           {raw.q ? 'Try another name.' : staff ? 'Create one for each client; then invite its people and create its instances.' : null}
         </EmptyState>
       ) : (
         <div className="space-y-3">
-          <Table aria-label="Organisations">
+          <Table aria-label="Organizations">
             <THead>
               <tr>
                 <TH>Name</TH>

@@ -87,7 +87,7 @@ export default async function InstancePage({ params }: { params: Promise<{ id: s
           </CardHeader>
           <CardContent className="py-1">
             <dl className="divide-y divide-neutral-100">
-              <DefinitionRow term="Organisation">
+              <DefinitionRow term="Organization">
                 <Link href={`/organizations/${instance.organization.id}`} className="text-blue-700 hover:underline">
                   {instance.organization.name}
                 </Link>

@@ -33,14 +33,14 @@ export default async function NewInstancePage({ searchParams }: { searchParams: 
       <PageHeader title="New instance" description={`The instance is served at <slug>.${hostingZone} once it is deployed.`} />
       {organizations.length === 0 ? (
         <EmptyState
-          title="Create an organisation first"
+          title="Create an organization first"
           action={
             <Link href="/organizations" className={buttonVariants()}>
-              Go to organisations
+              Go to organizations
             </Link>
           }
         >
-          Every instance belongs to a client organisation.
+          Every instance belongs to a client organization.
         </EmptyState>
       ) : (
         <InstanceForm

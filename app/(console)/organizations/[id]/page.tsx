@@ -16,7 +16,7 @@ import { getOrganization } from '@/lib/organizations/list-organizations'
 import { listMembers } from '@/lib/organizations/members'
 import { orNotFound, pageContext } from '../../_lib/page-actor'
 
-export const metadata: Metadata = { title: 'Organisation' }
+export const metadata: Metadata = { title: 'Organization' }
 
 export default async function OrganizationPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params
@@ -32,7 +32,7 @@ export default async function OrganizationPage({ params }: { params: Promise<{ i
     <>
       <nav aria-label="Breadcrumb" className="mb-2 text-sm text-neutral-500">
         <Link href="/organizations" className="hover:underline">
-          Organisations
+          Organizations
         </Link>{' '}
         / <span className="text-neutral-700">{org.slug}</span>
       </nav>

@@ -6,7 +6,7 @@ export const GET = defineRoute(
   {
     method: 'GET',
     path: '/api/v1/audit',
-    summary: 'Read the audit log (staff: all; owners: their organisation)',
+    summary: 'Read the audit log (staff: all; owners: their organization)',
     tag: 'Audit',
     auth: 'user',
     query: ZListAuditQuery,

@@ -8,7 +8,7 @@ export const GET = defineRoute(
   {
     method: 'GET',
     path: '/api/v1/organizations',
-    summary: 'List organisations (staff: all; clients: their own)',
+    summary: 'List organizations (staff: all; clients: their own)',
     tag: 'Organizations',
     auth: 'user',
     query: ZListQuery,
@@ -21,7 +21,7 @@ export const POST = defineRoute(
   {
     method: 'POST',
     path: '/api/v1/organizations',
-    summary: 'Create an organisation (staff)',
+    summary: 'Create an organization (staff)',
     tag: 'Organizations',
     auth: 'staff',
     body: ZCreateOrganizationRequest,

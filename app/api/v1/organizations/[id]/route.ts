@@ -7,7 +7,7 @@ export const GET = defineRoute(
   {
     method: 'GET',
     path: '/api/v1/organizations/{id}',
-    summary: 'Read an organisation',
+    summary: 'Read an organization',
     tag: 'Organizations',
     auth: 'user',
     params: z.object({ id: z.string() }),

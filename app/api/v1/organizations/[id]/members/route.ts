@@ -8,7 +8,7 @@ export const GET = defineRoute(
   {
     method: 'GET',
     path: '/api/v1/organizations/{id}/members',
-    summary: 'List the members of an organisation',
+    summary: 'List the members of an organization',
     tag: 'Organizations',
     auth: 'user',
     params: z.object({ id: z.string() }),
