@@ -25,10 +25,15 @@ export function decodeCursor(cursor: string | undefined): Keyset | undefined {
   }
 }
 
-/** Prisma `where` for rows strictly after the cursor in (field desc, id desc) order. */
+/**
+ * Prisma `where` for rows strictly after the cursor in (field desc, id desc) order. Written as
+ * `field <= at AND (field < at OR id < id)` rather than `field < at OR (field = at AND id < id)`: the
+ * same rows, but PostgreSQL can start the (field desc, id desc) index scan at the cursor instead of
+ * filtering every row before it, so a deep page costs what the first page costs.
+ */
 export function afterCursor<F extends string>(field: F, k: Keyset | undefined) {
   if (!k) return {}
-  return { OR: [{ [field]: { lt: k.at } }, { [field]: k.at, id: { lt: k.id } }] } as Record<string, unknown>
+  return { AND: [{ [field]: { lte: k.at } }, { OR: [{ [field]: { lt: k.at } }, { id: { lt: k.id } }] }] } as Record<string, unknown>
 }
 
 /** Splits a fetched page of limit+1 rows into the page and the next cursor. */

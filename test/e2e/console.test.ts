@@ -96,7 +96,8 @@ describe('the console, end to end', () => {
     const context = await newContext(browser, baseUrl)
     const page = await context.newPage()
     await page.goto('/instances')
-    await page.waitForURL(/\/sign-in$/)
+    // The sign-in page remembers where the user was going.
+    await page.waitForURL(/\/sign-in\?next=%2Finstances$/)
     await page.getByLabel('Email').fill(STAFF.email)
     await page.getByLabel('Password').fill('not-the-password')
     await page.getByRole('button', { name: 'Sign in' }).click()
@@ -385,8 +386,8 @@ describe('the console, end to end', () => {
 
     await clientPage.getByRole('button', { name: 'Sign out' }).click()
     await clientPage.waitForURL(/\/sign-in$/)
-    await clientPage.goto('/instances')
-    await clientPage.waitForURL(/\/sign-in$/)
+    await clientPage.goto('/instances?status=new')
+    await clientPage.waitForURL(/\/sign-in\?next=%2Finstances%3Fstatus%3Dnew$/)
   })
 
   it('j. repeated wrong passwords hit the sign-in rate limit, which the page explains', async () => {

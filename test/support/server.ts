@@ -58,13 +58,20 @@ export async function startTestServer(opts: { env?: Record<string, string>; read
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 300_000)
-  while (!out.includes('console ready at')) {
-    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before it was ready:\n${out.slice(-4000)}`)
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new Error(`the server was not ready in time:\n${out.slice(-4000)}`)
+  try {
+    while (!out.includes('console ready at')) {
+      if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before it was ready:\n${out.slice(-4000)}`)
+      if (Date.now() > deadline) throw new Error(`the server was not ready in time:\n${out.slice(-4000)}`)
+      await new Promise((r) => setTimeout(r, 200))
     }
-    await new Promise((r) => setTimeout(r, 200))
+  } catch (err) {
+    // Nobody gets a stop() for a server that never came up: don't leave it or its database behind.
+    if (child.exitCode === null) {
+      child.kill('SIGKILL')
+      await exited
+    }
+    await db.drop().catch((dropErr: unknown) => console.error(`could not drop ${db.name}:`, dropErr))
+    throw err
   }
   const setupCode = /([A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})/.exec(out)?.[1] ?? ''
   return {

@@ -47,11 +47,28 @@ describe('afterCursor', () => {
     expect(afterCursor('createdAt', undefined)).toEqual({})
   })
 
-  it('selects rows strictly after the keyset in (field desc, id desc) order', () => {
+  it('selects rows strictly after the keyset in (field desc, id desc) order, with a bound the index can use', () => {
     const at = new Date('2026-11-26T00:00:00Z')
     expect(afterCursor('createdAt', { at, id: 'm' })).toEqual({
-      OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: 'm' } }],
+      AND: [{ createdAt: { lte: at } }, { OR: [{ createdAt: { lt: at } }, { id: { lt: 'm' } }] }],
     })
+  })
+
+  it('keeps exactly the rows that come after the cursor', () => {
+    // Evaluate the condition on sample rows as PostgreSQL would, and compare with the ordering rule.
+    const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s))
+    const rows = [0, 1, 2].flatMap((s) => ['a', 'm', 'z'].map((id) => ({ createdAt: t(s), id })))
+    const cursor = { at: t(1), id: 'm' }
+    const where = afterCursor('createdAt', cursor) as {
+      AND: [{ createdAt: { lte: Date } }, { OR: [{ createdAt: { lt: Date } }, { id: { lt: string } }] }]
+    }
+    const [bound, either] = where.AND
+    const kept = rows.filter(
+      (r) => r.createdAt <= bound.createdAt.lte && (r.createdAt < either.OR[0].createdAt.lt || r.id < either.OR[1].id.lt),
+    )
+    const after = rows.filter((r) => r.createdAt < cursor.at || (r.createdAt.getTime() === cursor.at.getTime() && r.id < cursor.id))
+    expect(kept).toEqual(after)
+    expect(kept.map((r) => `${r.createdAt.getUTCSeconds()}${r.id}`)).toEqual(['0a', '0m', '0z', '1a'])
   })
 })
 
