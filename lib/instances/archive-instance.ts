@@ -1,11 +1,11 @@
 import type { Actor } from '@/lib/auth/actor'
 import { assertStaff } from '@/lib/auth/policy'
-import { recordAudit } from '@/lib/audit/record-audit'
 import type { Db } from '@/lib/db/client'
 import { conflict, invalidInput } from '@/lib/errors'
 import { findReadableInstance } from './get-instance'
 import type { TInstance } from './schemas'
-import { auditableInstance, INSTANCE_INCLUDE, toInstance } from './to-instance'
+import { toInstance } from './to-instance'
+import { writeInstanceIfUnchanged } from './write-instance'
 
 /**
  * Archives an instance. The caller must type the instance's slug again (`confirm`), in the API as in the
@@ -25,24 +25,15 @@ export async function archiveInstance(opts: {
     throw invalidInput([{ field: 'confirm', message: `must be the instance's slug ("${current.slug}")` }])
   }
   if (current.status === 'archived') throw conflict('The instance is already archived', toInstance(current, opts.hostingZone))
-  const row = await db.$transaction(async (tx) => {
-    // Only the archive that still finds the instance as it was read wins; a concurrent one gets 409 below.
-    const { count } = await tx.instance.updateMany({
-      where: { id: current.id, version: current.version, status: { not: 'archived' } },
-      data: { status: 'archived', archivedAt: new Date(), version: { increment: 1 } },
-    })
-    if (count === 0) return null
-    const updated = await tx.instance.findUniqueOrThrow({ where: { id: current.id }, include: INSTANCE_INCLUDE })
-    await recordAudit(tx, {
-      actor,
-      action: 'instance.archived',
-      targetType: 'instance',
-      targetId: updated.id,
-      organizationId: updated.organizationId,
-      before: auditableInstance(current),
-      after: auditableInstance(updated),
-    })
-    return updated
+  // Only the archive that still finds the instance as it was read wins; a concurrent one gets 409 below.
+  const row = await writeInstanceIfUnchanged({
+    db,
+    actor,
+    current,
+    version: current.version,
+    where: { status: { not: 'archived' } },
+    data: { status: 'archived', archivedAt: new Date() },
+    action: 'instance.archived',
   })
   if (!row) {
     const latest = await findReadableInstance(db, actor, current.id)

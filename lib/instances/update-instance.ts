@@ -1,13 +1,13 @@
 import type { Actor } from '@/lib/auth/actor'
 import { assertStaff } from '@/lib/auth/policy'
-import { recordAudit } from '@/lib/audit/record-audit'
 import type { Db } from '@/lib/db/client'
 import type { Prisma } from '@/lib/db/generated/client'
 import { conflict, invalidInput, type FieldError } from '@/lib/errors'
 import { checkExtraSettings } from './extra-settings'
 import { findReadableInstance } from './get-instance'
 import type { TInstance, TUpdateInstanceRequest } from './schemas'
-import { auditableInstance, INSTANCE_INCLUDE, toInstance } from './to-instance'
+import { toInstance } from './to-instance'
+import { writeInstanceIfUnchanged } from './write-instance'
 import { mergeSettings, validateSettings } from './validate-settings'
 
 /**
@@ -41,29 +41,17 @@ export async function updateInstance(opts: {
   if (input.extraSettings !== undefined) fields.push(...checkExtraSettings(input.extraSettings))
   if (fields.length) throw invalidInput(fields)
 
-  const row = await db.$transaction(async (tx) => {
-    // The version in the WHERE makes the check and the write one atomic step.
-    const { count } = await tx.instance.updateMany({
-      where: { id: current.id, version: input.version },
-      data: {
-        name: input.name ?? current.name,
-        settings: settings as Prisma.InputJsonValue,
-        extraSettings: input.extraSettings ?? current.extraSettings,
-        version: { increment: 1 },
-      },
-    })
-    if (count === 0) return null
-    const updated = await tx.instance.findUniqueOrThrow({ where: { id: current.id }, include: INSTANCE_INCLUDE })
-    await recordAudit(tx, {
-      actor,
-      action: 'instance.updated',
-      targetType: 'instance',
-      targetId: updated.id,
-      organizationId: updated.organizationId,
-      before: auditableInstance(current),
-      after: auditableInstance(updated),
-    })
-    return updated
+  const row = await writeInstanceIfUnchanged({
+    db,
+    actor,
+    current,
+    version: input.version,
+    data: {
+      name: input.name ?? current.name,
+      settings: settings as Prisma.InputJsonValue,
+      extraSettings: input.extraSettings ?? current.extraSettings,
+    },
+    action: 'instance.updated',
   })
   if (!row) {
     const latest = await findReadableInstance(db, actor, current.id)

@@ -1,4 +1,5 @@
 import type { Metadata } from 'next'
+import { OrganizationFilter } from '@/components/organization-filter'
 import Link from 'next/link'
 import { History, Search } from 'lucide-react'
 import { AuditTable } from '@/components/audit-table'
@@ -88,19 +89,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
           <Label htmlFor="actor">Actor</Label>
           <Input id="actor" name="actor" placeholder="Email contains…" defaultValue={raw.actor} />
         </div>
-        {staff ? (
-          <div className="w-52 space-y-1">
-            <Label htmlFor="organizationId">Organization</Label>
-            <Select id="organizationId" name="organizationId" defaultValue={raw.organizationId ?? ''}>
-              <option value="">All organizations</option>
-              {organizations.map((o) => (
-                <option key={o.id} value={o.id}>
-                  {o.name}
-                </option>
-              ))}
-            </Select>
-          </div>
-        ) : null}
+        {staff ? <OrganizationFilter organizations={organizations} value={raw.organizationId} className="w-52 space-y-1" /> : null}
         {raw.targetId ? <input type="hidden" name="targetId" value={raw.targetId} /> : null}
         <Button type="submit" variant="secondary">
           <Search aria-hidden /> Filter

@@ -1,4 +1,5 @@
 import type { Metadata } from 'next'
+import { OrganizationFilter } from '@/components/organization-filter'
 import Link from 'next/link'
 import { Plus, Search, Server } from 'lucide-react'
 import { blueprintLabel } from '@/components/blueprint-meta'
@@ -70,19 +71,7 @@ export default async function InstancesPage({ searchParams }: { searchParams: Se
           <Label htmlFor="q">Search</Label>
           <Input id="q" name="q" type="search" placeholder="Name or slug" defaultValue={raw.q} />
         </div>
-        {showOrgFilter ? (
-          <div className="w-56 space-y-1">
-            <Label htmlFor="organizationId">Organization</Label>
-            <Select id="organizationId" name="organizationId" defaultValue={raw.organizationId ?? ''}>
-              <option value="">All organizations</option>
-              {organizations.map((o) => (
-                <option key={o.id} value={o.id}>
-                  {o.name}
-                </option>
-              ))}
-            </Select>
-          </div>
-        ) : null}
+        {showOrgFilter ? <OrganizationFilter organizations={organizations} value={raw.organizationId} /> : null}
         <div className="w-36 space-y-1">
           <Label htmlFor="status">Status</Label>
           <Select id="status" name="status" defaultValue={raw.status ?? ''}>
