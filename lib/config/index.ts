@@ -62,6 +62,11 @@ export const ZConfigEnv = z.object({
     .describe('DNS zone under which each instance gets the hostname SLUG.HOSTING_ZONE.'),
   RUN_WORKER: bool(true).describe('Run the job worker inside `npm start`. Set false when separate `npm run worker` processes do the work.'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4).describe('Jobs one worker process runs at once.'),
+  METRICS_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .optional()
+    .describe('When set, GET /api/metrics requires "Authorization: Bearer METRICS_TOKEN". Unset: the endpoint is open.'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
@@ -89,6 +94,7 @@ export interface Config {
   hostingZone: string
   runWorker: boolean
   workerConcurrency: number
+  metricsToken: string | undefined
   logLevel: TConfigEnv['LOG_LEVEL']
 }
 
@@ -126,6 +132,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     hostingZone: e.HOSTING_ZONE,
     runWorker: e.RUN_WORKER,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
   }
 }

@@ -86,7 +86,7 @@ describe('GET /api/metrics', () => {
   it('exposes request latency, instances by status and jobs by state', async () => {
     await callRoute(me.GET, {}) // one observed request (a 401)
     setDb(withQueue.db)
-    const res = await metrics.GET()
+    const res = await metrics.GET(new Request('http://console.test/api/metrics'))
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
     const text = await res.text()
@@ -101,7 +101,7 @@ describe('GET /api/metrics', () => {
 
   it('still answers before the queue schema exists, with zero instances of each status', async () => {
     setDb(withoutQueue.db)
-    const res = await metrics.GET()
+    const res = await metrics.GET(new Request('http://console.test/api/metrics'))
     expect(res.status).toBe(200)
     const text = await res.text()
     expect(text).toContain('tenon_instances{status="new"} 0')

@@ -1,10 +1,15 @@
 import { getDb } from '@/lib/db/client'
 import { INSTANCE_STATUSES } from '@/lib/instances/schemas'
 import { jobCounts } from '@/lib/jobs/queue'
+import { getConfig } from '@/lib/config'
 import { getMetrics } from '@/lib/metrics'
+import { metricsScrapeAllowed } from '@/lib/metrics/authorize'
 
 /** Prometheus scrape endpoint. Fleet gauges are read from the database at scrape time. */
-export async function GET(): Promise<Response> {
+export async function GET(request: Request): Promise<Response> {
+  if (!metricsScrapeAllowed(request.headers.get('authorization'), getConfig().metricsToken)) {
+    return Response.json({ error: { code: 'unauthenticated', message: 'Send "Authorization: Bearer METRICS_TOKEN"' } }, { status: 401 })
+  }
   const metrics = getMetrics()
   const db = getDb()
   const [byStatus, jobs] = await Promise.all([db.instance.groupBy({ by: ['status'], _count: { _all: true } }), jobCounts(db)])
