@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { freePort } from '../support/server'
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+
+/**
+ * `npm start` with no configuration: embedded PostgreSQL in DATA_DIR, migrations, setup code. Started
+ * twice on the same folder, the second start keeps the data and applies no migration.
+ */
+describe('npm start without DATABASE_URL', () => {
+  let dataParent = ''
+  const running: ChildProcess[] = []
+
+  afterAll(async () => {
+    for (const child of running) if (child.exitCode === null) child.kill('SIGKILL')
+    if (dataParent) await rm(dataParent, { recursive: true, force: true })
+  })
+
+  async function start(env: Record<string, string>) {
+    const { DATABASE_URL: _ignored, ...inherited } = process.env
+    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
+      cwd: ROOT,
+      env: { ...inherited, ...env, NODE_ENV: 'production', LOG_LEVEL: 'info', NEXT_TELEMETRY_DISABLED: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    running.push(child)
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
+    const deadline = Date.now() + 240_000
+    while (!out.includes('console ready at')) {
+      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${out.slice(-3000)}`)
+      if (Date.now() > deadline) throw new Error(`npm start was not ready in time:\n${out.slice(-3000)}`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    const stop = async () => {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+    }
+    return { output: () => out, stop }
+  }
+
+  it('starts an embedded PostgreSQL, keeps the data across a restart and applies migrations once', async () => {
+    dataParent = await mkdtemp(path.join(tmpdir(), 'tenon-embedded-'))
+    // As root, PostgreSQL runs as the postgres user, which must be able to reach DATA_DIR.
+    await chmod(dataParent, 0o755)
+    const port = await freePort()
+    const env = {
+      DATA_DIR: path.join(dataParent, 'data'),
+      EMBEDDED_PG_PORT: String(await freePort()),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+    }
+    const base = env.PUBLIC_URL
+
+    const first = await start(env)
+    expect(first.output()).toContain('initialising embedded PostgreSQL')
+    expect(first.output()).toMatch(/applied \d+ migration\(s\)/)
+    const code = /([A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})/.exec(first.output())?.[1]
+    expect(code).toBeTruthy()
+    const claim = await fetch(`${base}/api/v1/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code, email: 'first@example.test', name: 'First', password: 'first-password-1' }),
+    })
+    expect(claim.status).toBe(201)
+    await first.stop()
+    expect(first.output()).toContain('embedded PostgreSQL stopped')
+
+    const second = await start(env)
+    try {
+      expect(second.output()).toContain('database schema is up to date')
+      expect(second.output()).not.toContain('initialising embedded PostgreSQL')
+      expect(second.output()).not.toContain('one-time setup code')
+      expect(await (await fetch(`${base}/api/v1/setup`)).json()).toEqual({ needed: false })
+      const signIn = await fetch(`${base}/api/auth/sign-in/email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: base },
+        body: JSON.stringify({ email: 'first@example.test', password: 'first-password-1' }),
+      })
+      expect(signIn.status).toBe(200)
+    } finally {
+      await second.stop()
+    }
+  })
+})
