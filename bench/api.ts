@@ -1,6 +1,6 @@
 /**
  * API benchmark: the real product (scripts/start.ts, production build) over HTTP with keep-alive, on a
- * fleet of 10,000 instances in 100 organisations seeded straight into its database. Measures the
+ * fleet of 10,000 instances in 100 organizations seeded straight into its database. Measures the
  * instance list (filters, search, deep keyset pages; page of 50) and instance detail, as staff and as a
  * client, and checks every answer against the seeded data so an error can never pass for a fast answer.
  */
@@ -226,7 +226,7 @@ export async function seedFleet(db: Db, now: number): Promise<Fleet> {
   return { organizations, instances }
 }
 
-/** A staff user and a client (member of one organisation), each with an API token, made as the product makes them. */
+/** A staff user and a client (member of one organization), each with an API token, made as the product makes them. */
 export async function seedUsers(db: Db, clientOrganizationId: string): Promise<{ staffToken: string; clientToken: string }> {
   const actor = systemActor('bench')
   const make = async (email: string, isStaff: boolean) => {
@@ -481,7 +481,7 @@ export async function run(): Promise<ApiBenchResult> {
   const startMs = elapsedSince(started)
   console.log(`  ready at ${server.baseUrl} in ${(startMs / 1000).toFixed(1)} s`)
 
-  console.log(`seeding ${ORGANIZATIONS} organisations and ${ORGANIZATIONS * INSTANCES_PER_ORGANIZATION} instances…`)
+  console.log(`seeding ${ORGANIZATIONS} organizations and ${ORGANIZATIONS * INSTANCES_PER_ORGANIZATION} instances…`)
   started = performance.now()
   const db = createDb(server.databaseUrl, { max: 4 })
   onCleanup(() => db.$disconnect())
@@ -505,9 +505,9 @@ export async function run(): Promise<ApiBenchResult> {
   const clientInstances = fleet.instances.filter((r) => r.organizationId === clientOrg.id)
   const otherInstance = fleet.instances.find((r) => r.organizationId !== clientOrg.id)!
 
-  // Tenancy holds before anything is timed: another organisation's instance is "not found" for the client.
+  // Tenancy holds before anything is timed: another organization's instance is "not found" for the client.
   const res = await get(`${base}/api/v1/instances/${otherInstance.id}`, clientToken)
-  if (res.status !== 404) throw new BenchError(`a client read another organisation's instance: ${res.status}, expected 404`)
+  if (res.status !== 404) throw new BenchError(`a client read another organization's instance: ${res.status}, expected 404`)
 
   console.log('walking 120 pages of the staff list (checks keyset pagination, warms the server)…')
   const cursors = await walkPages(base, staffToken, fleet, 120)
@@ -634,7 +634,7 @@ function print(r: ApiBenchResult): void {
   console.log(`\n${title}`)
   console.log(`machine:  ${hardwareLine(r.hardware)}; PostgreSQL ${r.postgres} on the same machine`)
   console.log(
-    `fleet:    ${r.fleet.organizations} organisations, ${r.fleet.instances} instances (${r.fleet.archived} archived); ` +
+    `fleet:    ${r.fleet.organizations} organizations, ${r.fleet.instances} instances (${r.fleet.archived} archived); ` +
       `seeded in ${(r.seedMs / 1000).toFixed(1)} s; server started in ${(r.startMs / 1000).toFixed(1)} s`,
   )
   console.log(`load:     1-minute load average ${r.loadAverage.before} before, ${r.loadAverage.after} after the timed requests`)
