@@ -6,7 +6,7 @@ import { recordAudit } from '@/lib/audit/record-audit'
 import type { Config } from '@/lib/config'
 import type { Db } from '@/lib/db/client'
 import type { Invitation } from '@/lib/db/generated/client'
-import { checkNewUser, createUserInTx, prepareNewUser } from '@/lib/accounts/create-user'
+import { checkNewUser, createUserInTx, prepareNewUser, type PreparedUser } from '@/lib/accounts/create-user'
 import { conflict, DomainError, forbidden, notFound } from '@/lib/errors'
 import { sendMail } from '@/lib/mail/send-mail'
 import type { TInvitation, TInviteMemberRequest } from './schemas'
@@ -157,10 +157,15 @@ export async function acceptInvitation(opts: {
   const { db } = opts
   const invitation = await pendingInvitation(db, opts.token)
   const existing = await db.user.findUnique({ where: { email: invitation.email }, select: { id: true } })
-  const newUser = existing ? undefined : await prepareNewUser(checkNewUser({ ...(opts.newUser as object), email: invitation.email }))
+  const joiner: { kind: 'existing'; userId: string } | { kind: 'new'; user: PreparedUser } = existing
+    ? { kind: 'existing', userId: existing.id }
+    : { kind: 'new', user: await prepareNewUser(checkNewUser({ ...(opts.newUser as object), email: invitation.email })) }
   if (existing) {
     const user = requireUser(opts.actor ?? { kind: 'system', label: 'anonymous' })
     if (user.userId !== existing.id) throw forbidden(`Sign in as ${invitation.email} to accept this invitation`)
+    if (user.memberships.some((m) => m.organizationId === invitation.organizationId)) {
+      throw conflict(`You are already a member of ${invitation.organization.name}`)
+    }
   }
   return db.$transaction(async (tx) => {
     // Claim the invitation first: of two concurrent accepts, only one updates the row.
@@ -171,17 +176,17 @@ export async function acceptInvitation(opts: {
     if (count === 0) throw new DomainError('gone', 'This invitation was just used')
     const system = { kind: 'system' as const, label: 'invitation' }
     let userId: string
-    if (newUser) {
+    if (joiner.kind === 'new') {
       userId = (
         await createUserInTx(tx, {
           actor: system,
-          user: newUser,
+          user: joiner.user,
           isStaff: false,
           membership: { organizationId: invitation.organizationId, role: invitation.role },
         })
       ).id
     } else {
-      userId = existing!.id
+      userId = joiner.userId
       await tx.membership.create({ data: { userId, organizationId: invitation.organizationId, role: invitation.role } })
     }
     const actor = opts.actor ?? { kind: 'user' as const, userId, email: invitation.email, name: '', isStaff: false, memberships: [] }
@@ -193,6 +198,6 @@ export async function acceptInvitation(opts: {
       organizationId: invitation.organizationId,
       after: { email: invitation.email, role: invitation.role },
     })
-    return { userId, organizationId: invitation.organizationId, createdAccount: !!newUser }
+    return { userId, organizationId: invitation.organizationId, createdAccount: joiner.kind === 'new' }
   })
 }

@@ -243,6 +243,19 @@ describe('accepting as someone who already has an account', () => {
   })
 })
 
+describe('accepting when already a member', () => {
+  it('is a conflict (409) and leaves the invitation pending', async () => {
+    const existing = await createTestUser({ organizationId: orgB, role: 'member' })
+    const inv = await invite(staff, orgA, existing.email)
+    // Became a member some other way after the invitation was sent.
+    await getDb().membership.create({ data: { userId: existing.id, organizationId: orgA, role: 'member' } })
+    const res = await callRoute(accept.POST, { token: existing.token, params: { token: inv.token }, body: {} })
+    expect(res.status).toBe(409)
+    expect(res.body.error.message).toMatch(/already a member/)
+    expect((await callRoute(preview.GET, { params: { token: inv.token } })).status).toBe(200)
+  })
+})
+
 describe('revoking', () => {
   it('staff or an owner revoke a pending invitation; the link is then gone', async () => {
     const inv = await invite(staff, orgA)
