@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyMigrations, defaultMigrationPaths, diffSchemaAgainstSnapshot } from '@/lib/db/migrate'
-import { createScratchDatabase } from '@/lib/db/scratch'
+import { createScratchDatabase } from '@/test/support/scratch-database'
 import { TEST_PG_URL } from '../support/postgres'
 
 const paths = defaultMigrationPaths()

@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '@/lib/db/migrate'
-import { createScratchDatabase } from '@/lib/db/scratch'
+import { createScratchDatabase } from './scratch-database'
 import { assertPostgresReachable, TEST_PG_URL } from './postgres'
 
 declare module 'vitest' {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import path from 'node:path'
-import { createScratchDatabase } from '@/lib/db/scratch'
+import { createScratchDatabase } from './scratch-database'
 import { assertPostgresReachable, TEST_PG_URL } from './postgres'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')

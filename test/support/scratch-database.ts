@@ -3,7 +3,7 @@ import pg from 'pg'
 
 /**
  * Creates a new, empty database on the server of `serverUrl` and returns its URL and a drop function.
- * Used to write migrations (scripts/db.ts), by the tests (one fresh database per run) and by benchmarks.
+ * Used by the tests (one fresh database per run, and empty ones for setup, migrations and the queue) and benchmarks.
  */
 export async function createScratchDatabase(
   serverUrl: string,
