@@ -50,9 +50,12 @@ describe('npm start without DATABASE_URL', () => {
     // As root, PostgreSQL runs as the postgres user, which must be able to reach DATA_DIR.
     await chmod(dataParent, 0o755)
     const port = await freePort()
+    // freePort() releases the port it found, so a second call can return the same one: insist on two.
+    let pgPort = await freePort()
+    while (pgPort === port) pgPort = await freePort()
     const env = {
       DATA_DIR: path.join(dataParent, 'data'),
-      EMBEDDED_PG_PORT: String(await freePort()),
+      EMBEDDED_PG_PORT: String(pgPort),
       PORT: String(port),
       HOST: '127.0.0.1',
       PUBLIC_URL: `http://127.0.0.1:${port}`,
