@@ -99,6 +99,25 @@ describe('signing in', () => {
     expect((await callRoute(me.GET, { cookie: session.cookie })).status).toBe(401)
   })
 
+  it('audits signing in and out, with the client address and no secret', async () => {
+    const user = await createTestUser({ organizationId: orgId, role: 'member' })
+    const ip = randomIp()
+    const session = await signIn(user.email, PASSWORD, ip)
+    expect(session.status).toBe(200)
+    await authRoute.POST(
+      new Request(`${CONSOLE_ORIGIN}/api/auth/sign-out`, {
+        method: 'POST',
+        headers: { cookie: session.cookie, origin: CONSOLE_ORIGIN, 'content-type': 'application/json', 'x-tenon-client-ip': ip },
+        body: '{}',
+      }),
+    )
+    const entries = await getDb().auditEntry.findMany({ where: { targetType: 'user', targetId: user.id }, orderBy: { at: 'asc' } })
+    expect(entries.map((e) => e.action)).toEqual(['user.created', 'user.signed_in', 'user.signed_out'])
+    expect(entries[1]).toMatchObject({ actorId: user.id, actorLabel: user.email, organizationId: null })
+    expect(entries[1]!.diff).toMatchObject({ ipAddress: { after: ip } })
+    expect(JSON.stringify(entries)).not.toContain(PASSWORD)
+  })
+
   it('refuses an expired session', async () => {
     const session = await signIn(client.email, PASSWORD)
     const token = decodeURIComponent(/better-auth\.session_token=([^;.]+)/.exec(session.cookie)![1]!)
