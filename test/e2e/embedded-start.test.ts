@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runScript, type RunningScript } from '../support/run-script'
 import { freePort } from '../support/server'
-
-const ROOT = path.resolve(import.meta.dirname, '../..')
 
 /**
  * `npm start` with no configuration: embedded PostgreSQL in DATA_DIR, migrations, setup code. Started
@@ -13,36 +11,25 @@ const ROOT = path.resolve(import.meta.dirname, '../..')
  */
 describe('npm start without DATABASE_URL', () => {
   let dataParent = ''
-  const running: ChildProcess[] = []
+  const running: RunningScript[] = []
 
   afterAll(async () => {
-    for (const child of running) if (child.exitCode === null) child.kill('SIGKILL')
+    for (const server of running) server.kill()
     if (dataParent) await rm(dataParent, { recursive: true, force: true })
   })
 
   async function start(env: Record<string, string>) {
     const { DATABASE_URL: _ignored, ...inherited } = process.env
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-      cwd: ROOT,
-      env: { ...inherited, ...env, NODE_ENV: 'production', LOG_LEVEL: 'info', NEXT_TELEMETRY_DISABLED: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const server = runScript('scripts/start.ts', [], {
+      ...inherited,
+      ...env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      NEXT_TELEMETRY_DISABLED: '1',
     })
-    running.push(child)
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-    const deadline = Date.now() + 240_000
-    while (!out.includes('console ready at')) {
-      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${out.slice(-3000)}`)
-      if (Date.now() > deadline) throw new Error(`npm start was not ready in time:\n${out.slice(-3000)}`)
-      await new Promise((r) => setTimeout(r, 200))
-    }
-    const stop = async () => {
-      const exited = new Promise<number | null>((r) => child.once('exit', r))
-      child.kill('SIGTERM')
-      return exited
-    }
-    return { output: () => out, stop }
+    running.push(server)
+    await server.waitFor('console ready at', 240_000)
+    return server
   }
 
   it('starts an embedded PostgreSQL, keeps the data across a restart and applies migrations once', async () => {

@@ -1,20 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import path from 'node:path'
 import pino from 'pino'
 import type PgBoss from 'pg-boss'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expireCredentialsJob } from '@/lib/jobs/definitions'
 import { startQueue } from '@/lib/jobs/queue'
+import { runScript, type RunningScript } from '../support/run-script'
 import { freshDatabase, waitFor, type FreshDatabase } from './helpers'
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
 const JOBS = 8
 
 /** `npm run worker`, twice, side by side on one database: every job runs exactly once. */
 describe('npm run worker', () => {
   let fresh: FreshDatabase
   let boss: PgBoss
-  const workers: { child: ChildProcess; output: () => string }[] = []
+  const workers: RunningScript[] = []
 
   beforeAll(async () => {
     fresh = await freshDatabase()
@@ -22,22 +20,18 @@ describe('npm run worker', () => {
   })
 
   afterAll(async () => {
-    for (const { child } of workers) if (child.exitCode === null) child.kill('SIGKILL')
+    for (const worker of workers) worker.kill()
     await boss.stop({ graceful: false, wait: true, timeout: 5000 })
     await fresh.drop()
   })
 
   function startWorker() {
-    const { DATABASE_URL: _unused, ...env } = process.env
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/worker.ts'], {
-      cwd: ROOT,
-      env: { ...env, DATABASE_URL: fresh.url, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const worker = runScript('scripts/worker.ts', [], {
+      ...process.env,
+      DATABASE_URL: fresh.url,
+      LOG_LEVEL: 'info',
+      WORKER_CONCURRENCY: '2',
     })
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-    const worker = { child, output: () => out }
     workers.push(worker)
     return worker
   }
@@ -68,25 +62,14 @@ describe('npm run worker', () => {
     )
     expect(done.sort()).toEqual([...ids].sort())
 
-    for (const w of [a, b]) {
-      const exited = new Promise<number | null>((resolve) => w.child.once('exit', resolve))
-      w.child.kill('SIGTERM')
-      expect(await exited).toBe(0)
-    }
+    for (const w of [a, b]) expect(await w.stop()).toBe(0)
   })
 
   it('refuses to start without DATABASE_URL, naming the variable', async () => {
     const { DATABASE_URL: _unused, ...env } = process.env
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/worker.ts'], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    const worker = runScript('scripts/worker.ts', [], env)
+    const code = await worker.exited()
     expect(code).not.toBe(0)
-    expect(out).toContain('DATABASE_URL')
+    expect(worker.output()).toContain('DATABASE_URL')
   })
 })

@@ -1,10 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
-import path from 'node:path'
-import { createScratchDatabase } from './scratch-database'
 import { assertPostgresReachable, TEST_PG_URL } from './postgres'
-
-const ROOT = path.resolve(import.meta.dirname, '../..')
+import { runScript } from './run-script'
+import { createScratchDatabase } from './scratch-database'
 
 export interface TestServer {
   baseUrl: string
@@ -36,56 +33,35 @@ export async function startTestServer(opts: { env?: Record<string, string>; read
   const db = await createScratchDatabase(TEST_PG_URL, 'tenon_e2e')
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
-  let out = ''
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      DATABASE_URL: db.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: baseUrl,
-      AUTH_SECRET: 'e2e-tests-secret-e2e-tests-secret-e2e-tests',
-      LOG_LEVEL: 'info',
-      NEXT_TELEMETRY_DISABLED: '1',
-      ...opts.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const server = runScript('scripts/start.ts', [], {
+    ...process.env,
+    NODE_ENV: 'production',
+    DATABASE_URL: db.url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: baseUrl,
+    AUTH_SECRET: 'e2e-tests-secret-e2e-tests-secret-e2e-tests',
+    LOG_LEVEL: 'info',
+    NEXT_TELEMETRY_DISABLED: '1',
+    ...opts.env,
   })
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 300_000)
   try {
-    while (!out.includes('console ready at')) {
-      if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before it was ready:\n${out.slice(-4000)}`)
-      if (Date.now() > deadline) throw new Error(`the server was not ready in time:\n${out.slice(-4000)}`)
-      await new Promise((r) => setTimeout(r, 200))
-    }
+    await server.waitFor('console ready at', opts.readyTimeoutMs ?? 300_000)
   } catch (err) {
     // Nobody gets a stop() for a server that never came up: don't leave it or its database behind.
-    if (child.exitCode === null) {
-      child.kill('SIGKILL')
-      await exited
-    }
+    server.kill()
+    await server.exited()
     await db.drop().catch((dropErr: unknown) => console.error(`could not drop ${db.name}:`, dropErr))
     throw err
   }
-  const setupCode = /([A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})/.exec(out)?.[1] ?? ''
+  const setupCode = /([A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})/.exec(server.output())?.[1] ?? ''
   return {
     baseUrl,
     databaseUrl: db.url,
     setupCode,
-    output: () => out,
+    output: server.output,
     stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM')
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-        await exited
-        clearTimeout(timer)
-      }
+      await server.stop()
       await db.drop()
     },
   }
