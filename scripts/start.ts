@@ -7,6 +7,7 @@ import path from 'node:path'
 import { createDb } from '@/lib/db/client'
 import { applyMigrations } from '@/lib/db/migrate'
 import { startQueue, startWorkers } from '@/lib/jobs/queue'
+import { bossSender, setJobSender } from '@/lib/jobs/send'
 import { issueSetupCode } from '@/lib/setup/setup-code'
 import { bootstrap } from './lib/bootstrap'
 import { buildIfNeeded } from './lib/build'
@@ -30,9 +31,14 @@ async function main() {
     )
   }
 
-  const boss = await startQueue(config.databaseUrl!, log, { isStopping: isShuttingDown })
+  const boss = await startQueue(config.databaseUrl!, log, { isStopping: isShuttingDown, rolloutSchedule: config.rolloutSchedule.cron })
   onShutdown(log, 'job queue', () => boss.stop({ graceful: true, timeout: 10_000 }))
-  if (config.runWorker) await startWorkers({ boss, db: createDb(config.databaseUrl!, { max: 4 }), config, log })
+  // Route handlers in this process queue jobs through this pg-boss rather than opening another.
+  setJobSender(bossSender(boss))
+  if (config.runWorker) {
+    const workers = await startWorkers({ boss, db: createDb(config.databaseUrl!, { max: config.workerConcurrency * 2 + 2 }), config, log })
+    onShutdown(log, 'reconciler timer', async () => workers.stop())
+  }
 
   await buildIfNeeded(root, log)
   const server = await startHttpServer({ config, log, dir: root })

@@ -11,11 +11,13 @@ import { isShuttingDown, onShutdown } from './lib/shutdown'
 async function main() {
   const { config, log } = await bootstrap({ embedded: false })
   await applyMigrations(config.databaseUrl!)
-  const db = createDb(config.databaseUrl!, { max: config.workerConcurrency + 1 })
-  const boss = await startQueue(config.databaseUrl!, log, { isStopping: isShuttingDown })
+  // Appserver steps hold a connection for their transaction: room for every queue's concurrent jobs.
+  const db = createDb(config.databaseUrl!, { max: config.workerConcurrency * 2 + 2 })
+  const boss = await startQueue(config.databaseUrl!, log, { isStopping: isShuttingDown, rolloutSchedule: config.rolloutSchedule.cron })
   onShutdown(log, 'database', () => db.$disconnect())
   onShutdown(log, 'job queue', () => boss.stop({ graceful: true, timeout: 30_000 }))
-  await startWorkers({ boss, db, config, log })
+  const workers = await startWorkers({ boss, db, config, log })
+  onShutdown(log, 'reconciler timer', async () => workers.stop())
 }
 
 main().catch((err: unknown) => {

@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { z } from 'zod'
 
 /**
@@ -67,6 +68,129 @@ export const ZConfigEnv = z.object({
     .min(16, 'must be at least 16 characters')
     .optional()
     .describe('When set, GET /api/metrics requires "Authorization: Bearer METRICS_TOKEN". Unset: the endpoint is open.'),
+  SECRETS_KEYS: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]{43,44}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]{43,44})*$/,
+      'must be id:base64key[,id:base64key…] with 32-byte keys',
+    )
+    .optional()
+    .describe(
+      'Master keys for secrets at rest (AES-256-GCM): `id:base64key` pairs, comma-separated; the first encrypts, all decrypt. Unset: one is generated once and kept in DATA_DIR/secrets-keys.',
+    ),
+  OWNER_TAG: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be 1-20 lowercase letters, digits or dashes, starting with a letter')
+    .default('tenon')
+    .describe(
+      'Prefix of everything this installation creates outside (VM names, Nomad jobs, local processes), so its reconciler finds its own and nothing else.',
+    ),
+  VM_DRIVER: z
+    .enum(['local', 'ovh', 'nomad'])
+    .default('local')
+    .describe('Where new appservers run: local processes, OVH Public Cloud VMs or Nomad allocations.'),
+  LOCAL_APPSERVER_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Folder of the local driver's appservers (config, port, logs). Default DATA_DIR/appservers."),
+  VM_POLL_INTERVAL_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(5)
+    .describe('How often a booting or configuring appserver is looked at again.'),
+  PROVISION_TIMEOUT_SECONDS: z.coerce.number().positive().default(1200).describe("Deadline for an appserver's VM to be running."),
+  CONFIGURE_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(3600)
+    .describe("Deadline for an appserver's configuration (Ansible) to finish."),
+  HEALTH_CHECK_INTERVAL_SECONDS: z.coerce.number().positive().default(5).describe('Time between health checks of a starting appserver.'),
+  HEALTH_CHECK_TIMEOUT_SECONDS: z.coerce.number().positive().default(5).describe('Timeout of one health check request.'),
+  HEALTH_DEADLINE_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(900)
+    .describe('Deadline for a starting appserver to answer its health check; past it the appserver fails.'),
+  DRAIN_SECONDS: z.coerce
+    .number()
+    .min(0)
+    .default(300)
+    .describe('Grace period a replaced appserver keeps serving open requests before it is taken out.'),
+  ROLLBACK_KEEP: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(20)
+    .default(2)
+    .describe('Previous deployments kept running (inactive) per instance for a quick rollback; older ones are terminated.'),
+  ORPHAN_GRACE_SECONDS: z.coerce
+    .number()
+    .min(0)
+    .default(600)
+    .describe('Age after which the reconciler terminates a VM that carries our tag but has no live appserver record.'),
+  RECONCILE_INTERVAL_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(30)
+    .describe('How often a worker looks for stalled appservers, orphan VMs and vanished ones.'),
+  OVH_ENDPOINT: z.string().min(1).default('ovh-eu').describe('OVH API endpoint: ovh-eu, ovh-ca, ovh-us, or an https:// API base URL.'),
+  OVH_APPLICATION_KEY: z.string().min(1).optional().describe('OVH API application key (VM_DRIVER=ovh).'),
+  OVH_APPLICATION_SECRET: z.string().min(1).optional().describe('OVH API application secret.'),
+  OVH_CONSUMER_KEY: z.string().min(1).optional().describe('OVH API consumer key (needs the /cloud/project rights).'),
+  OVH_PROJECT_ID: z.string().min(1).optional().describe("OVH Public Cloud project id (the API's serviceName)."),
+  OVH_REGION: z.string().min(1).optional().describe('OVH region new appserver VMs are created in, e.g. GRA11.'),
+  OVH_FLAVOR_ID: z.string().min(1).optional().describe('OVH flavor id of appserver VMs.'),
+  OVH_IMAGE_ID: z.string().min(1).optional().describe('OVH image id of appserver VMs (an Ubuntu LTS image).'),
+  OVH_SSH_USER: z.string().min(1).default('ubuntu').describe('User cloud-init creates on OVH VMs; Ansible connects as it.'),
+  OVH_APPSERVER_PORT: z.coerce.number().int().min(1).max(65535).default(80).describe('Port OVH appservers answer HTTP on.'),
+  OVH_SSH_KEY_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .optional()
+    .describe(
+      "Secret each OVH appserver's SSH key is derived from, so a create retried after a crash can still configure the VM it finds.",
+    ),
+  ANSIBLE_PLAYBOOK: z.string().min(1).default('ansible/appserver.yml').describe('Playbook that configures an OVH appserver.'),
+  ANSIBLE_RUN_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Folder of Ansible runs (state and logs). Default DATA_DIR/ansible-runs; share it between worker machines.'),
+  NOMAD_ADDR: z.url().optional().describe('Nomad HTTP API address, e.g. https://nomad.example.net:4646 (VM_DRIVER=nomad).'),
+  NOMAD_TOKEN: z.string().min(1).optional().describe('Nomad ACL token (submit-job, read-job, list-jobs).'),
+  NOMAD_DATACENTERS: z.string().min(1).default('dc1').describe('Comma-separated Nomad datacenters appserver jobs may run in.'),
+  NOMAD_REGION: z.string().min(1).optional().describe('Nomad region of appserver jobs.'),
+  NOMAD_NAMESPACE: z.string().min(1).optional().describe('Nomad namespace of appserver jobs.'),
+  NOMAD_IMAGE: z.string().min(1).default('overhangio/openedx').describe('Container image of Nomad appservers (the release is its tag).'),
+  NOMAD_CPU_MHZ: z.coerce.number().int().min(100).default(2000).describe('CPU reserved per Nomad appserver (MHz).'),
+  NOMAD_MEMORY_MB: z.coerce.number().int().min(128).default(4096).describe('Memory reserved per Nomad appserver (MB).'),
+  PROVIDER_TIMEOUT_SECONDS: z.coerce.number().positive().default(30).describe('Timeout of one call to an outside API (OVH, Nomad).'),
+  ROLLOUT_SCHEDULE: z
+    .string()
+    .regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron expression, e.g. "0 2 * * 0"')
+    .optional()
+    .describe(
+      'Cron (UTC) on which the scheduler starts a rollout redeploying instances whose active deployment is older than ROLLOUT_MIN_AGE_DAYS. Unset: no scheduled rollouts.',
+    ),
+  ROLLOUT_MIN_AGE_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(7)
+    .describe('Scheduled rollouts redeploy instances whose active deployment is at least this old.'),
+  ROLLOUT_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(5).describe('Instances a scheduled rollout redeploys at once.'),
+  ROLLOUT_FAILURE_BUDGET_PERCENT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .default(10)
+    .describe('A scheduled rollout pauses when more than this percentage of its instances fail.'),
+  CRASH_POINT: z
+    .string()
+    .optional()
+    .describe('Test-only fault injection: the worker kills itself (SIGKILL) when it reaches this named step. Never set in production.'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
@@ -96,6 +220,105 @@ export interface Config {
   workerConcurrency: number
   metricsToken: string | undefined
   logLevel: TConfigEnv['LOG_LEVEL']
+  secretsKeys: string | undefined
+  ownerTag: string
+  vmDriver: TConfigEnv['VM_DRIVER']
+  localAppserverDir: string
+  appservers: {
+    pollIntervalMs: number
+    provisionTimeoutMs: number
+    configureTimeoutMs: number
+    healthIntervalMs: number
+    healthRequestTimeoutMs: number
+    healthDeadlineMs: number
+    drainMs: number
+    rollbackKeep: number
+    orphanGraceMs: number
+    reconcileIntervalMs: number
+  }
+  crashPoint: string | undefined
+  /** set when VM_DRIVER=ovh or the OVH variables are given */
+  ovh: OvhConfig | undefined
+  nomad: NomadConfig | undefined
+  providerTimeoutMs: number
+  rolloutSchedule: { cron: string | undefined; minAgeDays: number; concurrency: number; failureBudgetPercent: number }
+}
+
+export interface OvhConfig {
+  endpoint: string
+  appKey: string
+  appSecret: string
+  consumerKey: string
+  projectId: string
+  region: string
+  flavorId: string
+  imageId: string
+  sshUser: string
+  appserverPort: number
+  sshKeySecret: string | undefined
+  ansiblePlaybook: string
+  ansibleRunDir: string
+}
+
+export interface NomadConfig {
+  address: string
+  token: string | undefined
+  datacenters: string[]
+  region: string | undefined
+  namespace: string | undefined
+  image: string
+  cpuMhz: number
+  memoryMb: number
+}
+
+const OVH_REQUIRED = [
+  'OVH_APPLICATION_KEY',
+  'OVH_APPLICATION_SECRET',
+  'OVH_CONSUMER_KEY',
+  'OVH_PROJECT_ID',
+  'OVH_REGION',
+  'OVH_FLAVOR_ID',
+  'OVH_IMAGE_ID',
+] as const
+
+function ovhConfig(e: TConfigEnv): OvhConfig | undefined {
+  const missing = OVH_REQUIRED.filter((k) => !e[k])
+  if (missing.length === OVH_REQUIRED.length && e.VM_DRIVER !== 'ovh') return undefined
+  if (missing.length) throw new ConfigError(missing.map((variable) => ({ variable, message: 'is required for the OVH driver' })))
+  return {
+    endpoint: e.OVH_ENDPOINT,
+    appKey: e.OVH_APPLICATION_KEY!,
+    appSecret: e.OVH_APPLICATION_SECRET!,
+    consumerKey: e.OVH_CONSUMER_KEY!,
+    projectId: e.OVH_PROJECT_ID!,
+    region: e.OVH_REGION!,
+    flavorId: e.OVH_FLAVOR_ID!,
+    imageId: e.OVH_IMAGE_ID!,
+    sshUser: e.OVH_SSH_USER,
+    appserverPort: e.OVH_APPSERVER_PORT,
+    sshKeySecret: e.OVH_SSH_KEY_SECRET,
+    ansiblePlaybook: e.ANSIBLE_PLAYBOOK,
+    ansibleRunDir: e.ANSIBLE_RUN_DIR ?? path.join(e.DATA_DIR, 'ansible-runs'),
+  }
+}
+
+function nomadConfig(e: TConfigEnv): NomadConfig | undefined {
+  if (!e.NOMAD_ADDR) {
+    if (e.VM_DRIVER === 'nomad') throw new ConfigError([{ variable: 'NOMAD_ADDR', message: 'is required for the Nomad driver' }])
+    return undefined
+  }
+  return {
+    address: e.NOMAD_ADDR,
+    token: e.NOMAD_TOKEN,
+    datacenters: e.NOMAD_DATACENTERS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    region: e.NOMAD_REGION,
+    namespace: e.NOMAD_NAMESPACE,
+    image: e.NOMAD_IMAGE,
+    cpuMhz: e.NOMAD_CPU_MHZ,
+    memoryMb: e.NOMAD_MEMORY_MB,
+  }
 }
 
 export class ConfigError extends Error {
@@ -134,6 +357,32 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     workerConcurrency: e.WORKER_CONCURRENCY,
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
+    secretsKeys: e.SECRETS_KEYS,
+    ownerTag: e.OWNER_TAG,
+    vmDriver: e.VM_DRIVER,
+    localAppserverDir: e.LOCAL_APPSERVER_DIR ?? path.join(e.DATA_DIR, 'appservers'),
+    appservers: {
+      pollIntervalMs: e.VM_POLL_INTERVAL_SECONDS * 1000,
+      provisionTimeoutMs: e.PROVISION_TIMEOUT_SECONDS * 1000,
+      configureTimeoutMs: e.CONFIGURE_TIMEOUT_SECONDS * 1000,
+      healthIntervalMs: e.HEALTH_CHECK_INTERVAL_SECONDS * 1000,
+      healthRequestTimeoutMs: e.HEALTH_CHECK_TIMEOUT_SECONDS * 1000,
+      healthDeadlineMs: e.HEALTH_DEADLINE_SECONDS * 1000,
+      drainMs: e.DRAIN_SECONDS * 1000,
+      rollbackKeep: e.ROLLBACK_KEEP,
+      orphanGraceMs: e.ORPHAN_GRACE_SECONDS * 1000,
+      reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
+    },
+    crashPoint: e.CRASH_POINT,
+    ovh: ovhConfig(e),
+    nomad: nomadConfig(e),
+    providerTimeoutMs: e.PROVIDER_TIMEOUT_SECONDS * 1000,
+    rolloutSchedule: {
+      cron: e.ROLLOUT_SCHEDULE,
+      minAgeDays: e.ROLLOUT_MIN_AGE_DAYS,
+      concurrency: e.ROLLOUT_CONCURRENCY,
+      failureBudgetPercent: e.ROLLOUT_FAILURE_BUDGET_PERCENT,
+    },
   }
 }
 

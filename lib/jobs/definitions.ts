@@ -1,36 +1,64 @@
+import type { Logger } from 'pino'
+import { z } from 'zod'
 import type { Config } from '@/lib/config'
 import type { Db } from '@/lib/db/client'
-import { z } from 'zod'
+import { advanceAppserver } from '@/lib/appservers/advance-appserver'
+import { reconcileAppservers } from '@/lib/appservers/reconcile-appservers'
+import { advanceDeployment } from '@/lib/deployments/advance-deployment'
+import type { Orchestrator } from '@/lib/deployments/orchestrator'
+import { advanceRollout } from '@/lib/rollouts/advance-rollout'
+import { startScheduledRollout } from '@/lib/rollouts/scheduled-rollout'
 import { expireCredentials } from './expire-credentials'
+import { QUEUES, type QueueDefinition } from './queues'
 
 export interface JobContext {
   db: Db
   config: Config
+  log: Logger
+  orchestrator: Orchestrator
 }
 
 /**
- * Jobs as data: name, payload schema, retry policy, timeout, optional schedule and handler.
+ * Jobs as data: a queue (name, retry policy, timeout, optional schedule), a payload schema and a handler.
  * Every handler is idempotent: pg-boss may run a job again after a crash or a timeout.
  */
-export interface JobDefinition<T extends z.ZodType = z.ZodType> {
-  name: string
+export interface JobDefinition<T extends z.ZodType = z.ZodType> extends QueueDefinition {
   payload: T
-  retryLimit: number
-  retryDelaySeconds: number
-  expireInSeconds: number
-  /** cron (UTC) when the job runs on a schedule; pg-boss makes sure one worker enqueues it per tick */
-  schedule?: string
   handler: (payload: z.infer<T>, ctx: JobContext) => Promise<unknown>
 }
 
-export const expireCredentialsJob: JobDefinition = {
-  name: 'maintenance.expire-credentials',
-  payload: z.object({}).passthrough(),
-  retryLimit: 3,
-  retryDelaySeconds: 60,
-  expireInSeconds: 300,
-  schedule: '*/15 * * * *',
-  handler: (_payload, { db, config }) => expireCredentials(db, config),
-}
+const define = <T extends z.ZodType>(queue: QueueDefinition, payload: T, handler: JobDefinition<T>['handler']): JobDefinition =>
+  ({ ...queue, payload, handler }) as JobDefinition
 
-export const JOBS: JobDefinition[] = [expireCredentialsJob]
+export const expireCredentialsJob = define(QUEUES.expireCredentials, z.object({}).passthrough(), (_p, { db, config }) =>
+  expireCredentials(db, config),
+)
+
+export const advanceAppserverJob = define(QUEUES.advanceAppserver, z.object({ appserverId: z.uuid() }), (p, { orchestrator }) =>
+  advanceAppserver(orchestrator, p.appserverId),
+)
+
+export const advanceDeploymentJob = define(QUEUES.advanceDeployment, z.object({ deploymentId: z.uuid() }), (p, { orchestrator }) =>
+  advanceDeployment(orchestrator, p.deploymentId),
+)
+
+export const advanceRolloutJob = define(QUEUES.advanceRollout, z.object({ rolloutId: z.uuid() }), (p, { orchestrator }) =>
+  advanceRollout(orchestrator, p.rolloutId),
+)
+
+export const reconcileAppserversJob = define(QUEUES.reconcileAppservers, z.object({}).passthrough(), (_p, { orchestrator }) =>
+  reconcileAppservers(orchestrator),
+)
+
+export const scheduledRolloutJob = define(QUEUES.scheduledRollout, z.object({}).passthrough(), (_p, { orchestrator }) =>
+  startScheduledRollout(orchestrator),
+)
+
+export const JOBS: JobDefinition[] = [
+  expireCredentialsJob,
+  advanceAppserverJob,
+  advanceDeploymentJob,
+  advanceRolloutJob,
+  reconcileAppserversJob,
+  scheduledRolloutJob,
+]

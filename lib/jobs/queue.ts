@@ -2,12 +2,20 @@ import PgBoss from 'pg-boss'
 import type { Logger } from 'pino'
 import type { Config } from '@/lib/config'
 import type { Db } from '@/lib/db/client'
-import { JOBS, type JobDefinition } from './definitions'
+import { createOrchestrator } from '@/lib/deployments/create-orchestrator'
+import type { Orchestrator } from '@/lib/deployments/orchestrator'
+import { JOBS, type JobContext, type JobDefinition } from './definitions'
+import { createQueues, QUEUES } from './queues'
+import { bossSender, QUEUE_SCHEMA } from './send'
 
-export const QUEUE_SCHEMA = 'pgboss'
+export { QUEUE_SCHEMA }
 
 /** pg-boss on the control database. Starting it creates or upgrades its schema (under a lock, so many processes may start at once). */
-export async function startQueue(databaseUrl: string, log: Logger, opts: { isStopping?: () => boolean } = {}): Promise<PgBoss> {
+export async function startQueue(
+  databaseUrl: string,
+  log: Logger,
+  opts: { isStopping?: () => boolean; rolloutSchedule?: string } = {},
+): Promise<PgBoss> {
   const boss = new PgBoss({ connectionString: databaseUrl, schema: QUEUE_SCHEMA, max: 4 })
   // While the process stops, the database may go first (Ctrl-C reaches an embedded PostgreSQL too):
   // lost connections are then expected, not errors.
@@ -15,37 +23,61 @@ export async function startQueue(databaseUrl: string, log: Logger, opts: { isSto
     opts.isStopping?.() ? log.debug({ err }, 'job queue connection closed during shutdown') : log.error({ err }, 'job queue error'),
   )
   await boss.start()
-  for (const job of JOBS) {
-    await boss.createQueue(job.name, {
-      name: job.name,
-      retryLimit: job.retryLimit,
-      retryDelay: job.retryDelaySeconds,
-      retryBackoff: true,
-      expireInSeconds: job.expireInSeconds,
-    })
-    if (job.schedule) await boss.schedule(job.name, job.schedule, {}, { tz: 'UTC' })
-  }
+  await createQueues(boss)
+  for (const job of JOBS) if (job.schedule) await boss.schedule(job.name, job.schedule, {}, { tz: 'UTC' })
+  if (opts.rolloutSchedule) await boss.schedule(QUEUES.scheduledRollout.name, opts.rolloutSchedule, {}, { tz: 'UTC' })
+  else await boss.unschedule(QUEUES.scheduledRollout.name)
   return boss
 }
 
+/** Queues whose jobs are short steps of a chain: polled often, logged at debug level (there are many). */
+const STEP_QUEUES = new Set<string>([QUEUES.advanceAppserver.name, QUEUES.advanceDeployment.name, QUEUES.advanceRollout.name])
+
 /**
  * Runs the job handlers in this process. Many workers (on other machines too) may run side by side:
- * pg-boss hands each job to one of them with SKIP LOCKED.
+ * pg-boss hands each job to one of them with SKIP LOCKED. Also queues the reconciler every
+ * RECONCILE_INTERVAL_SECONDS (at most one per interval across all workers) and once at start, so a worker
+ * restarted after a crash picks up what the dead one left.
  */
-export async function startWorkers(opts: { boss: PgBoss; db: Db; config: Config; log: Logger; jobs?: JobDefinition[] }): Promise<void> {
+export async function startWorkers(opts: {
+  boss: PgBoss
+  db: Db
+  config: Config
+  log: Logger
+  jobs?: JobDefinition[]
+  orchestrator?: Orchestrator
+}): Promise<{ stop: () => void }> {
+  const orchestrator =
+    opts.orchestrator ?? createOrchestrator({ db: opts.db, config: opts.config, log: opts.log, jobs: bossSender(opts.boss) })
+  const ctx: JobContext = { db: opts.db, config: opts.config, log: opts.log, orchestrator }
+  const jobs = opts.jobs ?? JOBS
   // pg-boss 10 runs one job at a time per work() subscription: WORKER_CONCURRENCY subscriptions per queue.
-  for (const job of opts.jobs ?? JOBS) {
+  for (const job of jobs) {
     for (let i = 0; i < opts.config.workerConcurrency; i++) await subscribe(job)
   }
-  opts.log.info({ jobs: (opts.jobs ?? JOBS).map((j) => j.name), concurrency: opts.config.workerConcurrency }, 'worker started')
+  opts.log.info({ jobs: jobs.map((j) => j.name), concurrency: opts.config.workerConcurrency }, 'worker started')
+
+  const intervalMs = opts.config.appservers.reconcileIntervalMs
+  const queueReconcile = () =>
+    opts.boss
+      .send(QUEUES.reconcileAppservers.name, {}, { singletonSeconds: Math.max(1, Math.round(intervalMs / 1000)) })
+      .catch((err: unknown) => opts.log.warn({ err }, 'could not queue the reconciler'))
+  let timer: NodeJS.Timeout | undefined
+  if (jobs.some((j) => j.name === QUEUES.reconcileAppservers.name)) {
+    void queueReconcile()
+    timer = setInterval(() => void queueReconcile(), intervalMs)
+    timer.unref()
+  }
+  return { stop: () => clearInterval(timer) }
 
   async function subscribe(job: JobDefinition) {
-    await opts.boss.work<object>(job.name, { batchSize: 1, pollingIntervalSeconds: 2 }, async ([item]) => {
+    const step = STEP_QUEUES.has(job.name)
+    await opts.boss.work<object>(job.name, { batchSize: 1, pollingIntervalSeconds: step ? 0.5 : 2 }, async ([item]) => {
       if (!item) return
       const payload = job.payload.parse(item.data)
       const started = Date.now()
-      const result = await job.handler(payload, { db: opts.db, config: opts.config })
-      opts.log.info({ job: job.name, jobId: item.id, ms: Date.now() - started, result }, 'job done')
+      const result = await job.handler(payload, ctx)
+      opts.log[step ? 'debug' : 'info']({ job: job.name, jobId: item.id, ms: Date.now() - started, result }, 'job done')
       return result
     })
   }

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { type Config, ConfigError, getConfig } from '@/lib/config'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '@/lib/db/embedded'
 import { getLogger } from '@/lib/log'
+import { newSecretKeySpec } from '@/lib/secrets/cipher'
 import type { Logger } from 'pino'
 
 /**
@@ -40,15 +41,19 @@ export async function bootstrap(opts: { embedded: boolean }): Promise<{ config: 
     config.authSecret = await localSecret(config.dataDir, 'auth-secret')
     process.env.AUTH_SECRET = config.authSecret
   }
+  if (!config.secretsKeys) {
+    config.secretsKeys = await localSecret(config.dataDir, 'secrets-keys', () => newSecretKeySpec('local1'))
+    process.env.SECRETS_KEYS = config.secretsKeys
+  }
   return { config, log, stop: async () => embedded?.stop() }
 }
 
 /** A secret generated once and kept in DATA_DIR (mode 0600), for the no-configuration setup. */
-async function localSecret(dataDir: string, name: string): Promise<string> {
+async function localSecret(dataDir: string, name: string, generate = () => randomBytes(32).toString('base64url')): Promise<string> {
   const file = path.resolve(dataDir, name)
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim()
   await mkdir(path.dirname(file), { recursive: true })
-  const value = randomBytes(32).toString('base64url')
+  const value = generate()
   await writeFile(file, value + '\n', { mode: 0o600 })
   return value
 }

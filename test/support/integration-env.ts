@@ -7,3 +7,4 @@ process.env.LOG_LEVEL ??= 'silent'
 Object.assign(process.env, { NODE_ENV: 'test' })
 process.env.PUBLIC_URL = 'http://console.test'
 process.env.HOSTING_ZONE = 'hosting.test'
+process.env.SECRETS_KEYS ??= 'test1:' + Buffer.alloc(32, 7).toString('base64')

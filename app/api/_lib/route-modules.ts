@@ -1,9 +1,18 @@
 import type { RouteHandler } from './route'
+import * as appserver from '@/app/api/v1/appservers/[id]/route'
+import * as appserverLog from '@/app/api/v1/appservers/[id]/log/route'
 import * as audit from '@/app/api/v1/audit/route'
 import * as blueprints from '@/app/api/v1/blueprints/route'
 import * as events from '@/app/api/v1/events/route'
 import * as instance from '@/app/api/v1/instances/[id]/route'
 import * as instances from '@/app/api/v1/instances/route'
+import * as deployments from '@/app/api/v1/instances/[id]/deployments/route'
+import * as deploymentPreview from '@/app/api/v1/instances/[id]/deployments/preview/route'
+import * as cancelDeployment from '@/app/api/v1/instances/[id]/deployments/[deploymentId]/cancel/route'
+import * as rollouts from '@/app/api/v1/rollouts/route'
+import * as rollout from '@/app/api/v1/rollouts/[id]/route'
+import * as rolloutItems from '@/app/api/v1/rollouts/[id]/items/route'
+import * as rolloutActions from '@/app/api/v1/rollouts/[id]/actions/route'
 import * as slugSuggestion from '@/app/api/v1/instances/slug-suggestion/route'
 import * as invitation from '@/app/api/v1/invitations/[token]/route'
 import * as acceptInvitation from '@/app/api/v1/invitations/[token]/accept/route'
@@ -19,8 +28,17 @@ import * as tokens from '@/app/api/v1/tokens/route'
 
 /** Every /api/v1 route module; a test checks that each route file on disk is listed here. */
 export const ROUTE_MODULES: Record<string, Partial<Record<'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', RouteHandler>>> = {
+  appserver,
+  appserverLog,
   audit,
   blueprints,
+  deployments,
+  deploymentPreview,
+  cancelDeployment,
+  rollouts,
+  rollout,
+  rolloutItems,
+  rolloutActions,
   events,
   instance,
   instances,

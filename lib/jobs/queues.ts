@@ -1,0 +1,45 @@
+import type PgBoss from 'pg-boss'
+
+/**
+ * Every queue and its retry policy, without the handlers (so senders do not load the whole domain).
+ * lib/jobs/definitions.ts attaches a payload schema and a handler to each.
+ */
+export interface QueueDefinition {
+  name: string
+  retryLimit: number
+  retryDelaySeconds: number
+  expireInSeconds: number
+  /** cron (UTC) when the job runs on a schedule; pg-boss makes sure one worker enqueues it per tick */
+  schedule?: string
+}
+
+export const QUEUES = {
+  expireCredentials: {
+    name: 'maintenance.expire-credentials',
+    retryLimit: 3,
+    retryDelaySeconds: 60,
+    expireInSeconds: 300,
+    schedule: '*/15 * * * *',
+  },
+  // One step of an appserver's lifecycle. Waits are new jobs with startAfter, so no worker is ever parked.
+  advanceAppserver: { name: 'appserver.advance', retryLimit: 5, retryDelaySeconds: 5, expireInSeconds: 600 },
+  advanceDeployment: { name: 'deployment.advance', retryLimit: 5, retryDelaySeconds: 5, expireInSeconds: 300 },
+  advanceRollout: { name: 'rollout.advance', retryLimit: 5, retryDelaySeconds: 5, expireInSeconds: 300 },
+  reconcileAppservers: { name: 'appservers.reconcile', retryLimit: 1, retryDelaySeconds: 30, expireInSeconds: 600, schedule: '* * * * *' },
+  scheduledRollout: { name: 'rollout.scheduled', retryLimit: 1, retryDelaySeconds: 60, expireInSeconds: 300 },
+} as const satisfies Record<string, QueueDefinition>
+
+export const QUEUE_LIST: QueueDefinition[] = Object.values(QUEUES)
+
+/** Creates (or updates) every queue; idempotent, safe from many processes at once. */
+export async function createQueues(boss: PgBoss): Promise<void> {
+  for (const q of QUEUE_LIST) {
+    await boss.createQueue(q.name, {
+      name: q.name,
+      retryLimit: q.retryLimit,
+      retryDelay: q.retryDelaySeconds,
+      retryBackoff: true,
+      expireInSeconds: q.expireInSeconds,
+    })
+  }
+}
