@@ -2,6 +2,7 @@
 
 import { useRouter } from 'next/navigation'
 import { useEffect, useRef, useState } from 'react'
+import { LIVE_EVENT, LOG_ACTIONS, parseLiveEvent } from './live-events'
 import { cn } from './ui/cn'
 
 const DEBOUNCE_MS = 300
@@ -10,6 +11,8 @@ const DEBOUNCE_MS = 300
  * Keeps the page current: one EventSource per console tab; each `change` event the server lets this
  * user see re-reads the page's server components (debounced, so a burst of changes is one refresh).
  * After a reconnect the page is refreshed too, because events missed while disconnected are not replayed.
+ * Every event is also passed on to the tab's components (live-events.ts); log lines only go there, since no
+ * server-rendered part of a page shows them and a busy deployment writes many.
  */
 export function LiveUpdates() {
   const router = useRouter()
@@ -23,12 +26,21 @@ export function LiveUpdates() {
       if (timer.current) clearTimeout(timer.current)
       timer.current = setTimeout(() => router.refresh(), DEBOUNCE_MS)
     }
+    const pass = (detail: string | null) => window.dispatchEvent(new CustomEvent(LIVE_EVENT, { detail }))
     source.addEventListener('ready', () => {
       setState('live')
-      if (wasDown) refreshSoon()
+      if (wasDown) {
+        refreshSoon()
+        pass(null)
+      }
       wasDown = false
     })
-    source.addEventListener('change', refreshSoon)
+    source.addEventListener('change', (e) => {
+      const data = typeof e.data === 'string' ? e.data : null
+      pass(data)
+      const event = parseLiveEvent(data)
+      if (!event || !LOG_ACTIONS.includes(event.action)) refreshSoon()
+    })
     source.addEventListener('error', () => {
       wasDown = true
       setState('reconnecting')

@@ -1,6 +1,10 @@
 import { Badge } from './ui/badge'
 
-const VARIANT: Record<string, 'blue' | 'green' | 'amber' | 'red' | 'neutral'> = {
+type Variant = 'blue' | 'green' | 'amber' | 'red' | 'neutral'
+
+// One colour per meaning across the console: blue is work in progress, green is serving or done, amber
+// needs a look or is winding down, red failed, grey is over.
+const VARIANT: Record<string, Variant> = {
   new: 'blue',
   running: 'green',
   archived: 'neutral',
@@ -8,8 +12,34 @@ const VARIANT: Record<string, 'blue' | 'green' | 'amber' | 'red' | 'neutral'> = 
   accepted: 'green',
   revoked: 'neutral',
   expired: 'red',
+  // deployments
+  building: 'blue',
+  activating: 'blue',
+  active: 'green',
+  superseded: 'neutral',
+  failed: 'red',
+  cancelled: 'neutral',
+  terminated: 'neutral',
+  // appservers
+  provisioning: 'blue',
+  configuring: 'blue',
+  starting: 'blue',
+  healthy: 'green',
+  draining: 'amber',
+  inactive: 'neutral',
+  terminating: 'amber',
+  // rollouts and their items
+  paused: 'amber',
+  completed: 'green',
+  deploying: 'blue',
+  succeeded: 'green',
+  skipped: 'neutral',
 }
 
-export function StatusBadge({ status }: { status: string }) {
-  return <Badge variant={VARIANT[status] ?? 'neutral'}>{status}</Badge>
+export function StatusBadge({ status, className }: { status: string; className?: string }) {
+  return (
+    <Badge variant={VARIANT[status] ?? 'neutral'} className={className} data-status={status}>
+      {status}
+    </Badge>
+  )
 }

@@ -22,7 +22,8 @@ const MUST_EXIST: readonly AppserverState[] = ['configuring', 'starting', 'healt
  */
 export function planDrift(input: { vms: OwnedVm[]; records: DriftRecord[]; now: Date; orphanGraceMs: number; vanishGraceMs: number }) {
   const records = new Map(input.records.map((r) => [r.id, r]))
-  const listed = new Set(input.vms.map((v) => v.appserverId))
+  // A VM the driver lists as gone (a stopped Nomad job, a deleted OVH instance still listed) does not exist.
+  const listed = new Set(input.vms.filter((v) => v.phase !== 'gone').map((v) => v.appserverId))
   const destroy: OwnedVm[] = []
   for (const vm of input.vms) {
     if (vm.phase === 'gone') continue

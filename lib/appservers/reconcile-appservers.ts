@@ -2,6 +2,7 @@ import type { AppserverState, VmDriverKind } from '@/lib/db/generated/enums'
 import { vmDriverSettings } from '@/lib/deployments/create-orchestrator'
 import type { Orchestrator } from '@/lib/deployments/orchestrator'
 import { QUEUES } from '@/lib/jobs/queues'
+import { retireInstance } from '@/lib/deployments/retire-instance'
 import { VM_DRIVER_KINDS, type OwnedVm } from '@/provisioners/types'
 import { transitionAppserver } from './appserver-log'
 import { LIVE_APPSERVER_STATES, WORKING_APPSERVER_STATES } from './appserver-states'
@@ -10,6 +11,8 @@ import { planDrift, type DriftRecord } from './plan-drift'
 export interface ReconcileReport {
   /** appservers whose next step was overdue (a lost job or a crashed worker) and were queued again */
   resumed: number
+  /** archived instances whose appservers were still live */
+  retired: number
   deploymentsResumed: number
   /** VMs with our tag and no live appserver, terminated */
   orphansDestroyed: string[]
@@ -29,7 +32,7 @@ const OVERDUE_MS = 5_000
  */
 export async function reconcileAppservers(o: Orchestrator): Promise<ReconcileReport> {
   const now = o.now()
-  const report: ReconcileReport = { resumed: 0, deploymentsResumed: 0, orphansDestroyed: [], vanished: [], errors: [] }
+  const report: ReconcileReport = { resumed: 0, retired: 0, deploymentsResumed: 0, orphansDestroyed: [], vanished: [], errors: [] }
 
   const stalled = await o.db.appserver.findMany({
     where: { state: { in: [...WORKING_APPSERVER_STATES] }, nextCheckAt: { lt: new Date(now.getTime() - OVERDUE_MS) } },
@@ -51,6 +54,14 @@ export async function reconcileAppservers(o: Orchestrator): Promise<ReconcileRep
   })
   for (const d of deployments) await o.jobs.send(QUEUES.advanceDeployment.name, { deploymentId: d.id })
   report.deploymentsResumed = deployments.length
+
+  const archived = await o.db.instance.findMany({
+    where: { status: 'archived', appservers: { some: { state: { in: [...LIVE_APPSERVER_STATES].filter((st) => st !== 'terminating') } } } },
+    select: { id: true },
+    take: 500,
+  })
+  for (const i of archived) await retireInstance(o, i.id)
+  report.retired = archived.length
 
   const rollouts = await o.db.rollout.findMany({
     where: { status: 'running', updatedAt: { lt: new Date(now.getTime() - OVERDUE_MS) } },

@@ -45,6 +45,7 @@ export async function createInstance({ db, actor, hostingZone, input }: CreateIn
           blueprint,
           settings: settings.settings as Prisma.InputJsonValue,
           extraSettings: input.extraSettings,
+          appserverCount: input.appserverCount,
         },
         include: INSTANCE_INCLUDE,
       })

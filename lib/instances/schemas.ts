@@ -19,6 +19,7 @@ export const ZInstance = z
     settings: z.record(z.string(), z.unknown()).describe("Validated by the blueprint's settings schema."),
     extraSettings: z.string().describe('Free-form YAML mapping, as written.'),
     status: ZInstanceStatus,
+    appserverCount: z.number().int().describe('Appservers per deployment (for load).'),
     version: z.number().int().describe('Increases with every change; send it back when updating.'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
@@ -26,6 +27,8 @@ export const ZInstance = z
   })
   .meta({ id: 'Instance' })
 export type TInstance = z.infer<typeof ZInstance>
+
+const ZAppserverCount = z.number().int().min(1, 'must be at least 1').max(20, 'must be at most 20').describe('Appservers per deployment, for load; applies from the next deployment.')
 
 const ZName = z.string().trim().min(1, 'is required').max(100, 'must be at most 100 characters')
 
@@ -37,6 +40,7 @@ export const ZCreateInstanceRequest = z
     blueprint: ZBlueprintId.default('openedx'),
     settings: z.record(z.string(), z.unknown()).default({}).describe('Blueprint settings; defaults fill what is missing.'),
     extraSettings: z.string().default('').describe('Free-form YAML mapping.'),
+    appserverCount: ZAppserverCount.default(1),
   })
   .strict()
   .meta({ id: 'CreateInstanceRequest' })
@@ -48,6 +52,7 @@ export const ZUpdateInstanceRequest = z
     name: ZName.optional(),
     settings: z.record(z.string(), z.unknown()).optional().describe('Merged into the current settings, then validated.'),
     extraSettings: z.string().optional(),
+    appserverCount: ZAppserverCount.optional(),
   })
   .strict()
   .meta({ id: 'UpdateInstanceRequest' })

@@ -20,6 +20,7 @@ export function toInstance(row: InstanceRow, hostingZone: string): TInstance {
     settings: row.settings as Record<string, unknown>,
     extraSettings: row.extraSettings,
     status: row.status,
+    appserverCount: row.appserverCount,
     version: row.version,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -36,5 +37,6 @@ export function auditableInstance(row: Instance): Record<string, unknown> {
     settings: row.settings,
     extraSettings: row.extraSettings,
     status: row.status,
+    appserverCount: row.appserverCount,
   }
 }

@@ -50,6 +50,7 @@ export async function updateInstance(opts: {
       name: input.name ?? current.name,
       settings: settings as Prisma.InputJsonValue,
       extraSettings: input.extraSettings ?? current.extraSettings,
+      appserverCount: input.appserverCount ?? current.appserverCount,
     },
     action: 'instance.updated',
   })

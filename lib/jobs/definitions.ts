@@ -6,6 +6,7 @@ import { advanceAppserver } from '@/lib/appservers/advance-appserver'
 import { reconcileAppservers } from '@/lib/appservers/reconcile-appservers'
 import { advanceDeployment } from '@/lib/deployments/advance-deployment'
 import type { Orchestrator } from '@/lib/deployments/orchestrator'
+import { retireInstance } from '@/lib/deployments/retire-instance'
 import { advanceRollout } from '@/lib/rollouts/advance-rollout'
 import { startScheduledRollout } from '@/lib/rollouts/scheduled-rollout'
 import { expireCredentials } from './expire-credentials'
@@ -50,6 +51,10 @@ export const reconcileAppserversJob = define(QUEUES.reconcileAppservers, z.objec
   reconcileAppservers(orchestrator),
 )
 
+export const retireInstanceJob = define(QUEUES.retireInstance, z.object({ instanceId: z.uuid() }), (p, { orchestrator }) =>
+  retireInstance(orchestrator, p.instanceId),
+)
+
 export const scheduledRolloutJob = define(QUEUES.scheduledRollout, z.object({}).passthrough(), (_p, { orchestrator }) =>
   startScheduledRollout(orchestrator),
 )
@@ -60,5 +65,6 @@ export const JOBS: JobDefinition[] = [
   advanceDeploymentJob,
   advanceRolloutJob,
   reconcileAppserversJob,
+  retireInstanceJob,
   scheduledRolloutJob,
 ]

@@ -26,6 +26,7 @@ export const QUEUES = {
   advanceDeployment: { name: 'deployment.advance', retryLimit: 5, retryDelaySeconds: 5, expireInSeconds: 300 },
   advanceRollout: { name: 'rollout.advance', retryLimit: 5, retryDelaySeconds: 5, expireInSeconds: 300 },
   reconcileAppservers: { name: 'appservers.reconcile', retryLimit: 1, retryDelaySeconds: 30, expireInSeconds: 600, schedule: '* * * * *' },
+  retireInstance: { name: 'instance.retire', retryLimit: 5, retryDelaySeconds: 10, expireInSeconds: 300 },
   scheduledRollout: { name: 'rollout.scheduled', retryLimit: 1, retryDelaySeconds: 60, expireInSeconds: 300 },
 } as const satisfies Record<string, QueueDefinition>
 

@@ -5,6 +5,8 @@ import { createDeployment } from '@/lib/deployments/create-deployment'
 import { previewDeployment } from '@/lib/deployments/preview-deployment'
 import { rollbackDeployment } from '@/lib/deployments/rollback-deployment'
 import { DomainError } from '@/lib/errors'
+import { archiveInstance } from '@/lib/instances/archive-instance'
+import { QUEUES } from '@/lib/jobs/queues'
 import { startDeployer, type Deployer } from '../support/deployer'
 import { waitFor } from './helpers'
 
@@ -137,6 +139,21 @@ describe('deployments on local appservers', () => {
     expect(active.appservers.map((a) => a.state)).toEqual(['active', 'active', 'active'])
     const route = await env.db.instanceRoute.findUniqueOrThrow({ where: { instanceId: instance.id } })
     expect((route.routing as { backends: unknown[] }).backends).toHaveLength(3)
+  }, 60_000)
+
+  it('archiving an instance removes its routing and terminates its appservers', async () => {
+    const instance = await env.createInstance()
+    const d = await createDeployment(env.orchestrator, { actor: staff, instanceId: instance.id })
+    const active = await waitForStatus(d.id, 'active')
+    await archiveInstance({ db: env.db, actor: staff, hostingZone: env.config.hostingZone, id: instance.id, confirm: instance.slug })
+    await env.orchestrator.jobs.send(QUEUES.retireInstance.name, { instanceId: instance.id })
+    await waitFor(
+      'appserver terminated',
+      async () => (await env.db.appserver.findUniqueOrThrow({ where: { id: active.appservers[0]!.id } })).state === 'terminated',
+    )
+    expect(await env.db.instanceRoute.findUnique({ where: { instanceId: instance.id } })).toBeNull()
+    expect((await deploymentOf(d.id)).status).toBe('terminated')
+    await expect(createDeployment(env.orchestrator, { actor: staff, instanceId: instance.id })).rejects.toThrow(/archived/)
   }, 60_000)
 
   it('staff can cancel a building deployment; its appservers are removed', async () => {

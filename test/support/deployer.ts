@@ -79,9 +79,9 @@ export async function startDeployer(env: Record<string, string> = {}, opts: { wo
           blueprint: 'openedx',
           settings: { contactEmail: 'ops@example.test' },
           extraSettings: o.extraSettings ?? '',
+          appserverCount: o.appserverCount ?? 1,
         },
       })
-      if (o.appserverCount) await fresh.db.instance.update({ where: { id: instance.id }, data: { appserverCount: o.appserverCount } })
       return { id: instance.id, organizationId: org.id, slug: instance.slug }
     },
     async stop() {

@@ -15,7 +15,8 @@ import { listAudit } from '@/lib/audit/list-audit'
 import { isOrganizationOwner, isStaff } from '@/lib/auth/policy'
 import { findReadableInstance } from '@/lib/instances/get-instance'
 import { toInstance } from '@/lib/instances/to-instance'
-import { orNotFound, pageContext } from '../../_lib/page-actor'
+import { orNotFound, pageContext, param, type SearchParams } from '../../_lib/page-actor'
+import { DeploymentsSection } from './deployments-section'
 
 export const metadata: Metadata = { title: 'Instance' }
 
@@ -30,8 +31,9 @@ function DefinitionRow({ term, children }: { term: string; children: React.React
   )
 }
 
-export default async function InstancePage({ params }: { params: Promise<{ id: string }> }) {
+export default async function InstancePage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: SearchParams }) {
   const { id } = await params
+  const before = Number(param((await searchParams).before))
   const { db, actor, hostingZone } = await pageContext()
   const instance = toInstance(await orNotFound(findReadableInstance(db, actor, id)), hostingZone)
   const staff = isStaff(actor)
@@ -148,6 +150,15 @@ export default async function InstancePage({ params }: { params: Promise<{ id: s
           </CardContent>
         </Card>
       </div>
+
+      <DeploymentsSection
+        db={db}
+        actor={actor}
+        instanceId={instance.id}
+        hostname={instance.hostname}
+        archived={archived}
+        before={Number.isInteger(before) && before > 0 ? before : undefined}
+      />
 
       {audit ? (
         <section className="mt-6" aria-labelledby="history-heading">

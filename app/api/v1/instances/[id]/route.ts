@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import { defineRoute } from '@/app/api/_lib/route'
+import { getDeployContext } from '@/lib/deployments/deploy-context'
 import { archiveInstance } from '@/lib/instances/archive-instance'
+import { QUEUES } from '@/lib/jobs/queues'
 import { findReadableInstance } from '@/lib/instances/get-instance'
 import { ZArchiveInstanceQuery, ZInstance, ZUpdateInstanceRequest } from '@/lib/instances/schemas'
 import { toInstance } from '@/lib/instances/to-instance'
@@ -49,6 +51,10 @@ export const DELETE = defineRoute(
     response: ZInstance,
     errors: [403, 404, 409],
   },
-  ({ actor, params, query, ctx }) =>
-    archiveInstance({ db: ctx.db, actor, hostingZone: ctx.config.hostingZone, id: params.id, confirm: query.confirm }),
+  async ({ actor, params, query, ctx }) => {
+    const archived = await archiveInstance({ db: ctx.db, actor, hostingZone: ctx.config.hostingZone, id: params.id, confirm: query.confirm })
+    // Its appservers and routing go in the background (the reconciler finishes it if this job is lost).
+    await (await getDeployContext()).jobs.send(QUEUES.retireInstance.name, { instanceId: archived.id })
+    return archived
+  },
 )

@@ -1,0 +1,93 @@
+'use client'
+
+import { useRouter } from 'next/navigation'
+import { useState } from 'react'
+import { api } from './api-client'
+import { Alert } from './ui/alert'
+import { Button, type ButtonProps } from './ui/button'
+import {
+  AlertDialog,
+  AlertDialogCancel,
+  AlertDialogContent,
+  AlertDialogDescription,
+  AlertDialogTitle,
+  AlertDialogTrigger,
+  DialogFooter,
+} from './ui/dialog'
+
+/**
+ * An action that POSTs to the API after a confirm dialog (roll back, cancel a deployment or a rollout). The
+ * API's refusal (a 409: something is already in progress) is shown in the dialog, which stays open.
+ */
+export function ConfirmPost({
+  trigger,
+  triggerLabel,
+  triggerVariant = 'secondary',
+  triggerSize,
+  title,
+  description,
+  confirmLabel,
+  cancelLabel = 'Cancel',
+  destructive = false,
+  path,
+  body = {},
+}: {
+  trigger: React.ReactNode
+  /** accessible name of the trigger when its text alone is ambiguous on the page */
+  triggerLabel?: string
+  triggerVariant?: ButtonProps['variant']
+  triggerSize?: ButtonProps['size']
+  title: string
+  description: React.ReactNode
+  confirmLabel: string
+  cancelLabel?: string
+  destructive?: boolean
+  path: string
+  body?: unknown
+}) {
+  const router = useRouter()
+  const [open, setOpen] = useState(false)
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const confirm = async () => {
+    setBusy(true)
+    setError(null)
+    const result = await api('POST', path, body)
+    setBusy(false)
+    if (!result.ok) return setError(result.error.message)
+    setOpen(false)
+    router.refresh()
+  }
+  return (
+    <AlertDialog
+      open={open}
+      onOpenChange={(o) => {
+        setOpen(o)
+        setError(null)
+      }}
+    >
+      <AlertDialogTrigger asChild>
+        <Button variant={triggerVariant} size={triggerSize} aria-label={triggerLabel}>
+          {trigger}
+        </Button>
+      </AlertDialogTrigger>
+      <AlertDialogContent>
+        <AlertDialogTitle>{title}</AlertDialogTitle>
+        <AlertDialogDescription>{description}</AlertDialogDescription>
+        {error ? (
+          <Alert variant="error" className="mt-3">
+            {error}
+          </Alert>
+        ) : null}
+        <DialogFooter>
+          <AlertDialogCancel asChild>
+            <Button variant="secondary">{cancelLabel}</Button>
+          </AlertDialogCancel>
+          <Button variant={destructive ? 'destructive' : 'default'} onClick={confirm} disabled={busy}>
+            {busy ? 'Working…' : confirmLabel}
+          </Button>
+        </DialogFooter>
+      </AlertDialogContent>
+    </AlertDialog>
+  )
+}
