@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import type { Actor } from '@/lib/auth/actor'
 import { canReadOrganization, isStaff } from '@/lib/auth/policy'
-import { maskConfiguration } from '@/lib/blueprints/configuration-diff'
+import { MASK } from '@/lib/blueprints/configuration-diff'
+import { joinSecrets } from '@/lib/deployments/frozen-configuration'
 import type { Db } from '@/lib/db/client'
 import { notFound } from '@/lib/errors'
 import { toAppserverSummary } from '@/lib/deployments/list-deployments'
@@ -30,8 +31,13 @@ export async function getAppserver(db: Db, actor: Actor, id: string) {
     instance: { slug: row.instance.slug, name: row.instance.name },
     externalId: staff ? row.externalId : null,
     healthPath: row.deployment.healthPath,
-    // Stored without secret values already; masking marks where they go.
-    configuration: staff ? maskConfiguration(row.deployment.configuration as Record<string, unknown>, []) : null,
+    // Stored without its secret values: put a mask where each one goes, so staff see that it is set.
+    configuration: staff
+      ? joinSecrets(
+          row.deployment.configuration as Record<string, unknown>,
+          Object.fromEntries(row.deployment.secretKeys.map((k) => [k, MASK])),
+        )
+      : null,
     secretKeys: staff ? row.deployment.secretKeys : [],
   }
 }

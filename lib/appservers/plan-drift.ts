@@ -17,13 +17,15 @@ const MUST_EXIST: readonly AppserverState[] = ['configuring', 'starting', 'healt
  * Compares the VMs a driver lists with the appserver records (pure):
  * - a VM whose appserver is terminated, or has no record and is older than the grace period, is destroyed
  *   (its age comes from the appserver id, a UUIDv7, so a VM created a moment before its record commits is safe);
- * - a record whose VM is missing is noted once, and failed when still missing after `vanishGraceMs`
- *   (a driver's list can lag behind a create).
+ * - a record whose VM is missing (or listed as gone or failed) is noted once, and failed when still missing
+ *   after `vanishGraceMs` (a driver's list can lag behind a create).
  */
 export function planDrift(input: { vms: OwnedVm[]; records: DriftRecord[]; now: Date; orphanGraceMs: number; vanishGraceMs: number }) {
   const records = new Map(input.records.map((r) => [r.id, r]))
-  // A VM the driver lists as gone (a stopped Nomad job, a deleted OVH instance still listed) does not exist.
-  const listed = new Set(input.vms.filter((v) => v.phase !== 'gone').map((v) => v.appserverId))
+  // A VM the driver lists as gone (a stopped Nomad job, a deleted OVH instance still listed) does not exist, and
+  // one listed as failed (a local process that died and left its folder, a dead Nomad job, an OVH instance in
+  // ERROR) serves nothing: appservers are replaced, not repaired, so both count as missing.
+  const listed = new Set(input.vms.filter((v) => v.phase !== 'gone' && v.phase !== 'failed').map((v) => v.appserverId))
   const destroy: OwnedVm[] = []
   for (const vm of input.vms) {
     if (vm.phase === 'gone') continue

@@ -21,8 +21,9 @@ export interface ReconcileReport {
   errors: string[]
 }
 
-/** Slack before a planned check counts as lost. */
-const OVERDUE_MS = 5_000
+/** Slack before a planned check counts as lost: two check intervals, at least a second. */
+const overdueMs = (o: Orchestrator) =>
+  Math.max(1000, 2 * Math.max(o.config.appservers.pollIntervalMs, o.config.appservers.healthIntervalMs))
 
 /**
  * The safety net behind the job chain: resumes appservers and deployments whose next step never came
@@ -35,7 +36,7 @@ export async function reconcileAppservers(o: Orchestrator): Promise<ReconcileRep
   const report: ReconcileReport = { resumed: 0, retired: 0, deploymentsResumed: 0, orphansDestroyed: [], vanished: [], errors: [] }
 
   const stalled = await o.db.appserver.findMany({
-    where: { state: { in: [...WORKING_APPSERVER_STATES] }, nextCheckAt: { lt: new Date(now.getTime() - OVERDUE_MS) } },
+    where: { state: { in: [...WORKING_APPSERVER_STATES] }, nextCheckAt: { lt: new Date(now.getTime() - overdueMs(o)) } },
     select: { id: true },
     take: 2000,
   })
@@ -45,7 +46,7 @@ export async function reconcileAppservers(o: Orchestrator): Promise<ReconcileRep
   const deployments = await o.db.deployment.findMany({
     where: {
       OR: [
-        { status: { in: ['building', 'activating'] }, updatedAt: { lt: new Date(now.getTime() - OVERDUE_MS) } },
+        { status: { in: ['building', 'activating'] }, updatedAt: { lt: new Date(now.getTime() - overdueMs(o)) } },
         { status: { in: ['failed', 'cancelled'] }, finishedAt: null },
       ],
     },
@@ -64,7 +65,7 @@ export async function reconcileAppservers(o: Orchestrator): Promise<ReconcileRep
   report.retired = archived.length
 
   const rollouts = await o.db.rollout.findMany({
-    where: { status: 'running', updatedAt: { lt: new Date(now.getTime() - OVERDUE_MS) } },
+    where: { status: 'running', updatedAt: { lt: new Date(now.getTime() - overdueMs(o)) } },
     select: { id: true },
   })
   for (const r of rollouts) await o.jobs.send(QUEUES.advanceRollout.name, { rolloutId: r.id })
@@ -87,14 +88,22 @@ async function reconcileDriver(o: Orchestrator, kind: VmDriverKind, now: Date, r
   const vms: OwnedVm[] = await driver.list()
   const records = await o.db.appserver.findMany({
     where: { OR: [{ id: { in: vms.map((v) => v.appserverId) } }, { driver: kind, state: { in: [...LIVE_APPSERVER_STATES] } }] },
-    select: { id: true, state: true, externalId: true, vanishedAt: true, instanceId: true, instance: { select: { organizationId: true } } },
+    select: {
+      id: true,
+      state: true,
+      externalId: true,
+      vanishedAt: true,
+      instanceId: true,
+      deploymentId: true,
+      instance: { select: { organizationId: true } },
+    },
   })
   const plan = planDrift({
     vms,
     records: records.map((r): DriftRecord => ({ id: r.id, state: r.state, provisioned: r.externalId !== null, vanishedAt: r.vanishedAt })),
     now,
     orphanGraceMs: o.config.appservers.orphanGraceMs,
-    vanishGraceMs: Math.max(o.config.appservers.pollIntervalMs, OVERDUE_MS),
+    vanishGraceMs: Math.max(o.config.appservers.pollIntervalMs, overdueMs(o)),
   })
   for (const vm of plan.destroy) {
     await driver.destroy({ externalId: vm.externalId }, (line) => o.log.info({ appserverId: vm.appserverId, driver: kind }, line))
@@ -109,7 +118,7 @@ async function reconcileDriver(o: Orchestrator, kind: VmDriverKind, now: Date, r
     await o.db.appserver.updateMany({ where: { id: { in: plan.missingOnce }, vanishedAt: null }, data: { vanishedAt: now } })
   const byId = new Map(records.map((r) => [r.id, r]))
   for (const id of plan.vanished) {
-    const failed = await o.db.$transaction(async (tx) => {
+    const failed = await o.db.$transaction(async (tx): Promise<string | false> => {
       const locked = await tx.$queryRaw<
         { state: AppserverState }[]
       >`SELECT state FROM appservers WHERE id = ${id}::uuid FOR UPDATE SKIP LOCKED`
@@ -124,11 +133,13 @@ async function reconcileDriver(o: Orchestrator, kind: VmDriverKind, now: Date, r
         { failedPhase: state, error: 'the VM vanished', nextCheckAt: now },
         now,
       )
-      return true
+      return r.deploymentId
     })
     if (failed) {
       report.vanished.push(id)
       await o.jobs.send(QUEUES.advanceAppserver.name, { appserverId: id })
+      // Its deployment routes around it (an active one publishes its routing again).
+      await o.jobs.send(QUEUES.advanceDeployment.name, { deploymentId: failed })
     }
   }
 }

@@ -27,7 +27,9 @@ const WITH_APPSERVERS = {
  */
 export async function advanceDeployment(o: Orchestrator, deploymentId: string): Promise<{ status?: DeploymentStatus }> {
   const first = await o.db.$transaction((tx) => decide(o, tx, deploymentId), { timeout: 60_000, maxWait: 30_000 })
-  await wake(o, first.wake, first.rolloutId)
+  // A rollout hears of its deployments only when they end (failed) or succeed (activated below).
+  await wake(o, first.wake, first.status === 'failed' ? first.rolloutId : null)
+  if (first.republish) await publishRouting(o, first.republish.instanceId)
   if (!first.activate) return { status: first.status }
 
   crashPoint(o.config.crashPoint, 'deployment.after-activating')
@@ -46,6 +48,7 @@ interface Decision {
   wake: string[]
   rolloutId: string | null
   activate?: { instanceId: string }
+  republish?: { instanceId: string }
 }
 
 async function decide(o: Orchestrator, tx: Tx, deploymentId: string): Promise<Decision> {
@@ -63,6 +66,7 @@ async function decide(o: Orchestrator, tx: Tx, deploymentId: string): Promise<De
     wake,
     rolloutId: d.rolloutId,
     activate: plan.kind === 'activate' || plan.kind === 'publish' ? { instanceId: d.instanceId } : undefined,
+    republish: plan.kind === 'republish' ? { instanceId: d.instanceId } : undefined,
   }
 }
 
@@ -109,6 +113,7 @@ async function apply(o: Orchestrator, tx: Tx, d: LoadedDeployment, plan: Deploym
       })
       return []
     case 'publish':
+    case 'republish':
     case 'idle':
       return []
   }

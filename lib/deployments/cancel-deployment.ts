@@ -10,8 +10,9 @@ import type { Orchestrator } from './orchestrator'
 
 /** Staff stop a deployment that is still building; its appservers are terminated, the active one is untouched. */
 export async function cancelDeployment(o: Pick<Orchestrator, 'db' | 'jobs'>, actor: Actor, instanceId: string, deploymentId: string) {
-  assertStaff(actor)
+  // Tenancy first: another organization's instance is not found, not forbidden.
   const instance = await findReadableInstance(o.db, actor, instanceId)
+  assertStaff(actor)
   await o.db.$transaction(async (tx) => {
     await lockInstance(tx, instance.id)
     const d = await tx.deployment.findFirst({ where: { id: deploymentId, instanceId: instance.id } })

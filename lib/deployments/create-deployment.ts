@@ -3,6 +3,7 @@ import { assertStaff } from '@/lib/auth/policy'
 import { recordAudit } from '@/lib/audit/record-audit'
 import type { Prisma } from '@/lib/db/generated/client'
 import type { DeploymentTrigger, VmDriverKind } from '@/lib/db/generated/enums'
+import { z } from 'zod'
 import { conflict, DomainError, notFound } from '@/lib/errors'
 import { QUEUES } from '@/lib/jobs/queues'
 import { sealJson } from '@/lib/secrets'
@@ -97,6 +98,8 @@ export async function createDeployment(o: DeployContext, options: CreateDeployme
 
 /** Locks the instance row: deployments of one instance are numbered and its secrets generated one at a time. */
 export async function lockInstance(tx: Tx, instanceId: string) {
+  // Not a UUID: PostgreSQL would refuse the cast with an error (a 500); it names no instance.
+  if (!z.uuid().safeParse(instanceId).success) throw notFound('Instance')
   const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM instances WHERE id = ${instanceId}::uuid FOR UPDATE`
   const instance = rows.length ? await tx.instance.findUnique({ where: { id: instanceId } }) : null
   if (!instance) throw notFound('Instance')

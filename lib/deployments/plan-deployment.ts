@@ -16,6 +16,8 @@ export type DeploymentPlan =
   /** activating (again, after a crash): publish the routing and finish the switch */
   | { kind: 'publish' }
   | { kind: 'terminate'; terminate: string[]; reason: string }
+  /** an active deployment lost an appserver (its VM vanished): route around it */
+  | { kind: 'republish' }
   /** every appserver is gone: the deployment is over */
   | { kind: 'finish'; status?: DeploymentStatus }
   | { kind: 'idle' }
@@ -52,6 +54,7 @@ export function planDeployment(d: { status: DeploymentStatus; finished: boolean;
     case 'superseded':
       return allTerminated && !d.finished ? { kind: 'finish', status: 'terminated' } : { kind: 'idle' }
     case 'active':
+      return appservers.some((a) => a.state !== 'active') ? { kind: 'republish' } : { kind: 'idle' }
     case 'terminated':
       return { kind: 'idle' }
   }

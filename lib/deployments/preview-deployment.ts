@@ -14,8 +14,9 @@ import { instanceSecrets, renderInstance } from './render-instance'
  * deployment would freeze now, secrets masked (a changed secret shows as changed, never its value).
  */
 export async function previewDeployment(o: Pick<Orchestrator, 'db' | 'config' | 'box'>, actor: Actor, instanceId: string) {
-  assertStaff(actor)
+  // Tenancy first: another organization's instance is not found, not forbidden.
   const instance = await findReadableInstance(o.db, actor, instanceId)
+  assertStaff(actor)
   // Secrets the first deployment would generate are generated here too, for the shape only (masked, not stored).
   const secrets = getBlueprint(instance.blueprint).generateMissingSecrets(instanceSecrets(o.box, instance), randomBytes)
   const next = renderInstance(instance, secrets, o.config.hostingZone)

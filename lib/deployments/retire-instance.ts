@@ -16,8 +16,14 @@ export async function retireInstance(o: Orchestrator, instanceId: string): Promi
   const now = o.now()
   const ids = await o.db.$transaction(async (tx) => {
     await lockInstance(tx, instanceId)
-    await tx.deployment.updateMany({ where: { instanceId, status: 'building' }, data: { status: 'cancelled', error: 'the instance was archived' } })
-    await tx.deployment.updateMany({ where: { instanceId, status: { in: ['activating', 'active', 'superseded'] } }, data: { status: 'terminated', finishedAt: now } })
+    await tx.deployment.updateMany({
+      where: { instanceId, status: 'building' },
+      data: { status: 'cancelled', error: 'the instance was archived' },
+    })
+    await tx.deployment.updateMany({
+      where: { instanceId, status: { in: ['activating', 'active', 'superseded'] } },
+      data: { status: 'terminated', finishedAt: now },
+    })
     const live = await tx.appserver.findMany({
       where: { instanceId, state: { in: [...LIVE_APPSERVER_STATES].filter((s) => s !== 'terminating') } },
       select: { id: true, state: true },
@@ -25,7 +31,14 @@ export async function retireInstance(o: Orchestrator, instanceId: string): Promi
     })
     await tx.$queryRaw`SELECT id FROM appservers WHERE id = ANY(${live.map((a) => a.id)}::uuid[]) ORDER BY id FOR UPDATE`
     for (const a of live) {
-      await transitionAppserver(tx, { ...a, instanceId, organizationId: instance.organizationId }, 'terminating', 'the instance was archived', { nextCheckAt: now }, now)
+      await transitionAppserver(
+        tx,
+        { ...a, instanceId, organizationId: instance.organizationId },
+        'terminating',
+        'the instance was archived',
+        { nextCheckAt: now },
+        now,
+      )
     }
     return live.map((a) => a.id)
   })

@@ -17,8 +17,9 @@ import type { DeployContext } from './orchestrator'
  * and the database still allows only one deployment in progress.
  */
 export async function rollbackDeployment(o: DeployContext, actor: Actor, instanceId: string, deploymentId?: string) {
-  assertStaff(actor)
+  // Tenancy first: another organization's instance is not found, not forbidden.
   const instance = await findReadableInstance(o.db, actor, instanceId)
+  assertStaff(actor)
   const target = deploymentId
     ? await o.db.deployment.findFirst({ where: { id: deploymentId, instanceId: instance.id }, include: DEPLOYMENT_WITH_APPSERVERS })
     : await o.db.deployment.findFirst({

@@ -28,7 +28,12 @@ export const ZInstance = z
   .meta({ id: 'Instance' })
 export type TInstance = z.infer<typeof ZInstance>
 
-const ZAppserverCount = z.number().int().min(1, 'must be at least 1').max(20, 'must be at most 20').describe('Appservers per deployment, for load; applies from the next deployment.')
+const ZAppserverCount = z
+  .number()
+  .int()
+  .min(1, 'must be at least 1')
+  .max(20, 'must be at most 20')
+  .describe('Appservers per deployment, for load; applies from the next deployment.')
 
 const ZName = z.string().trim().min(1, 'is required').max(100, 'must be at most 100 characters')
 

@@ -9,6 +9,7 @@ interface Metrics {
   httpDuration: client.Histogram<'method' | 'route' | 'status'>
   jobs: client.Gauge<'queue' | 'state'>
   instances: client.Gauge<'status'>
+  appservers: client.Gauge<'state' | 'driver'>
 }
 
 const g = globalThis as unknown as { tenonMetrics?: Metrics }
@@ -33,6 +34,12 @@ export function getMetrics(): Metrics {
         registers: [registry],
       }),
       instances: new client.Gauge({ name: 'tenon_instances', help: 'Instances by status', labelNames: ['status'], registers: [registry] }),
+      appservers: new client.Gauge({
+        name: 'tenon_appservers',
+        help: 'Appservers not yet terminated, by state and driver',
+        labelNames: ['state', 'driver'],
+        registers: [registry],
+      }),
     }
   }
   return g.tenonMetrics

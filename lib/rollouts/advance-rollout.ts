@@ -4,7 +4,11 @@ import { createDeployment } from '@/lib/deployments/create-deployment'
 import type { Orchestrator } from '@/lib/deployments/orchestrator'
 import { DomainError } from '@/lib/errors'
 import { notifyEvent } from '@/lib/events/notify'
+import { QUEUES } from '@/lib/jobs/queues'
 import { itemOutcome, planRollout } from './plan-rollout'
+
+/** How soon a step that found the rollout busy looks again. */
+const BUSY_RETRY_MS = 500
 
 /**
  * One step of a rollout, under its row lock: records the outcome of finished deployments, pauses when the
@@ -12,10 +16,18 @@ import { itemOutcome, planRollout } from './plan-rollout'
  * Idempotent: an instance whose deployment for this rollout exists already is adopted, not deployed twice.
  */
 export async function advanceRollout(o: Orchestrator, rolloutId: string): Promise<{ status?: string; started: number }> {
-  return o.db.$transaction(
-    async (tx) => {
-      const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM rollouts WHERE id = ${rolloutId}::uuid FOR UPDATE`
-      if (!locked.length) return { started: 0 }
+  const result = await o.db.$transaction(
+    async (tx): Promise<{ status?: string; started: number; busy?: boolean }> => {
+      // NO KEY UPDATE, not UPDATE: the deployments created below (on another connection) reference this row, and
+      // their foreign key check takes a KEY SHARE lock, which FOR UPDATE would block until this transaction ends.
+      // SKIP LOCKED: waiting for the lock would hold a connection the lock holder may need for createDeployment.
+      const locked = await tx.$queryRaw<
+        { id: string }[]
+      >`SELECT id FROM rollouts WHERE id = ${rolloutId}::uuid FOR NO KEY UPDATE SKIP LOCKED`
+      if (!locked.length) {
+        const exists = await tx.rollout.findUnique({ where: { id: rolloutId }, select: { id: true } })
+        return { started: 0, busy: exists !== null }
+      }
       const rollout = await tx.rollout.findUniqueOrThrow({ where: { id: rolloutId } })
       const now = o.now()
 
@@ -87,4 +99,7 @@ export async function advanceRollout(o: Orchestrator, rolloutId: string): Promis
     },
     { timeout: 120_000, maxWait: 30_000 },
   )
+  // Another worker holds the rollout: it may have read the deployments before the change that sent this job, so look again.
+  if (result.busy) await o.jobs.send(QUEUES.advanceRollout.name, { rolloutId }, { startAfter: new Date(o.now().getTime() + BUSY_RETRY_MS) })
+  return { status: result.status, started: result.started }
 }

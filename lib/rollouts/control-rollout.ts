@@ -23,7 +23,8 @@ export async function controlRollout(
   assertStaff(actor)
   const before = await getRollout(o.db, actor, id)
   await o.db.$transaction(async (tx) => {
-    await tx.$queryRaw`SELECT id FROM rollouts WHERE id = ${id}::uuid FOR UPDATE`
+    // NO KEY UPDATE: serialises with advance-rollout.ts without blocking inserts that reference the rollout.
+    await tx.$queryRaw`SELECT id FROM rollouts WHERE id = ${id}::uuid FOR NO KEY UPDATE`
     const row = await tx.rollout.findUniqueOrThrow({ where: { id } })
     if (!(ALLOWED[action] as readonly string[]).includes(row.status))
       throw conflict(`A ${row.status} rollout cannot be ${action === 'cancel' ? 'cancelled' : action + 'd'}`, { status: row.status })

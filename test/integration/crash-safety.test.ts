@@ -23,8 +23,9 @@ const staff = systemActor('tests')
 let env: Deployer
 let dataDir: string
 const running: RunningScript[] = []
-/** start-up times of worker processes (spawn to "worker started"), reported at the end */
+/** start-up times of worker processes (spawn to "worker started"), and where each point's time went: reported at the end */
 const boots: number[] = []
+const timings: string[] = []
 
 interface Target {
   instanceId: string
@@ -80,6 +81,17 @@ async function within<T>(promise: Promise<T>, ms: number, what: string, worker: 
   }
 }
 
+/** Appservers and deployments the worker's reconciler jobs queued again (from its JSON log lines). */
+function reconcilerResumed(worker: RunningScript): number {
+  let resumed = 0
+  for (const line of worker.output().split('\n')) {
+    if (!line.startsWith('{') || !line.includes('"appservers.reconcile"')) continue
+    const entry = JSON.parse(line) as { msg?: string; result?: { resumed?: number; deploymentsResumed?: number } }
+    if (entry.msg === 'job done') resumed += (entry.result?.resumed ?? 0) + (entry.result?.deploymentsResumed ?? 0)
+  }
+  return resumed
+}
+
 const deploymentOf = (id: string) =>
   env.db.deployment.findUniqueOrThrow({ where: { id }, include: { appservers: { orderBy: { index: 'asc' } } } })
 
@@ -126,7 +138,10 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true })
   if (boots.length)
     console.info(
-      `crash-safety: ${boots.length} worker start-ups, ${Math.min(...boots)}–${Math.max(...boots)} ms (mean ${Math.round(boots.reduce((a, b) => a + b, 0) / boots.length)} ms)`,
+      [
+        `crash-safety: ${boots.length} worker start-ups, ${Math.min(...boots)}–${Math.max(...boots)} ms (mean ${Math.round(boots.reduce((a, b) => a + b, 0) / boots.length)} ms)`,
+        ...timings,
+      ].join('\n'),
     )
 })
 
@@ -134,6 +149,7 @@ describe('a worker killed at any point of a redeploy', () => {
   for (const point of CRASH_POINTS) {
     it(`is recovered by a restarted worker after a crash at ${point}`, async () => {
       const target = targets.get(point)!
+      const started = Date.now()
       const crashing = startWorker(point)
       const second = await createDeployment(env.orchestrator, { actor: staff, instanceId: target.instanceId })
 
@@ -142,6 +158,7 @@ describe('a worker killed at any point of a redeploy', () => {
       expect(crashing.output()).toContain(`CRASH_POINT ${point}: killing the worker`)
       expect(code, 'killed by a signal, not exited').toBeNull()
 
+      const crashed = Date.now()
       const worker = startWorker()
       const d2 = await within(
         waitFor(
@@ -158,6 +175,10 @@ describe('a worker killed at any point of a redeploy', () => {
         worker,
       )
       const a2 = d2.appservers[0]!
+      timings.push(`${point}: crash after ${crashed - started} ms, recovered ${Date.now() - crashed} ms later`)
+
+      // The restarted worker's reconciler found what the dead one left (its job stays taken until it expires).
+      expect(reconcilerResumed(worker), worker.output().slice(-3000)).toBeGreaterThan(0)
 
       // One VM for the instance, the new appserver's; one process for it; none left anywhere else either.
       const vms = await env.orchestrator.driver('local').list()
