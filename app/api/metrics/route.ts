@@ -1,6 +1,6 @@
 import { getDb } from '@/lib/db/client'
 import { INSTANCE_STATUSES } from '@/lib/instances/schemas'
-import { jobCounts } from '@/lib/jobs/queue'
+import { jobCounts } from '@/lib/jobs/job-counts'
 import { getConfig } from '@/lib/config'
 import { getMetrics } from '@/lib/metrics'
 import { metricsScrapeAllowed } from '@/lib/metrics/authorize'
@@ -12,7 +12,13 @@ export async function GET(request: Request): Promise<Response> {
   }
   const metrics = getMetrics()
   const db = getDb()
-  const [byStatus, jobs] = await Promise.all([db.instance.groupBy({ by: ['status'], _count: { _all: true } }), jobCounts(db)])
+  const [byStatus, jobs, appservers] = await Promise.all([
+    db.instance.groupBy({ by: ['status'], _count: { _all: true } }),
+    jobCounts(db),
+    db.appserver.groupBy({ by: ['state', 'driver'], where: { state: { not: 'terminated' } }, _count: { _all: true } }),
+  ])
+  metrics.appservers.reset()
+  for (const a of appservers) metrics.appservers.set({ state: a.state, driver: a.driver }, a._count._all)
   metrics.instances.reset()
   for (const status of INSTANCE_STATUSES) metrics.instances.set({ status }, byStatus.find((s) => s.status === status)?._count._all ?? 0)
   metrics.jobs.reset()

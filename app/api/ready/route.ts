@@ -1,5 +1,5 @@
 import { getDb } from '@/lib/db/client'
-import { QUEUE_SCHEMA } from '@/lib/jobs/queue'
+import { QUEUE_SCHEMA } from '@/lib/jobs/send'
 import { getLogger } from '@/lib/log'
 
 /** Readiness: the control database answers and the job queue's schema is in place. */
