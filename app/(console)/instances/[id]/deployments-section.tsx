@@ -21,8 +21,8 @@ const PAGE_SIZE = 10
 /** The deployment a plain "roll back" brings back: the one replaced last that was once active (as lib/ decides). */
 function previousDeployment(deployments: TDeployment[]): TDeployment | undefined {
   return deployments
-    .filter((d) => (d.status === 'superseded' || d.status === 'terminated') && d.activatedAt && d.supersededAt)
-    .sort((a, b) => (a.supersededAt! < b.supersededAt! ? 1 : -1))[0]
+    .filter((d) => (d.status === 'superseded' || d.status === 'terminated') && d.activatedAt)
+    .sort((a, b) => (b.supersededAt ?? '').localeCompare(a.supersededAt ?? ''))[0]
 }
 
 async function settingsChanges(db: Db, actor: UserActor, instanceId: string) {
@@ -107,7 +107,7 @@ export async function DeploymentsSection({
             <ConfirmPost
               trigger={
                 <>
-                  <Undo2 aria-hidden /> Roll back
+                  <Undo2 aria-hidden /> Roll back to previous
                 </>
               }
               title={`Roll back to deployment #${previous.number}?`}
@@ -130,8 +130,7 @@ export async function DeploymentsSection({
           <Alert variant="warning" title={`Settings changed since deployment #${preview.activeDeployment} — redeploy to apply`}>
             <div className="mt-1 flex flex-wrap items-center gap-3">
               <span>
-                {preview.changes.length === 1 ? '1 value differs' : `${preview.changes.length} values differ`} from what the
-                appservers run.
+                {preview.changes.length === 1 ? '1 value differs' : `${preview.changes.length} values differ`} from what the appservers run.
               </span>
               <DeployDialog instanceId={instanceId} redeploy />
             </div>
@@ -145,7 +144,10 @@ export async function DeploymentsSection({
           {shown || page.nextBefore ? (
             <nav aria-label="Deployment pages" className="flex justify-end gap-2 text-sm">
               {shown ? (
-                <Link href={`/instances/${instanceId}#deployments-heading`} className={buttonVariants({ variant: 'secondary', size: 'sm' })}>
+                <Link
+                  href={`/instances/${instanceId}#deployments-heading`}
+                  className={buttonVariants({ variant: 'secondary', size: 'sm' })}
+                >
                   Newest deployments
                 </Link>
               ) : null}
