@@ -52,7 +52,13 @@ export const DELETE = defineRoute(
     errors: [403, 404, 409],
   },
   async ({ actor, params, query, ctx }) => {
-    const archived = await archiveInstance({ db: ctx.db, actor, hostingZone: ctx.config.hostingZone, id: params.id, confirm: query.confirm })
+    const archived = await archiveInstance({
+      db: ctx.db,
+      actor,
+      hostingZone: ctx.config.hostingZone,
+      id: params.id,
+      confirm: query.confirm,
+    })
     // Its appservers and routing go in the background (the reconciler finishes it if this job is lost).
     await (await getDeployContext()).jobs.send(QUEUES.retireInstance.name, { instanceId: archived.id })
     return archived
