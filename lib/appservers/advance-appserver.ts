@@ -81,6 +81,7 @@ async function runStep(o: Orchestrator, tx: Tx, id: string, seen: (s: AppserverS
       return { kind: 'wait', at }
     }
     const to = decision.to
+    if (decision.address) await appendAppserverLog(tx, row.id, [`answers at ${decision.address}`], 'info', now)
     // The last error stays readable after a failed appserver is removed.
     const data: Prisma.AppserverUncheckedUpdateInput = {
       ...extra,

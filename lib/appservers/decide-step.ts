@@ -41,7 +41,8 @@ export function decideProvisioning(obs: VmObservation, t: Timing): StepDecision 
   switch (obs.phase) {
     case 'running':
       if (!obs.address) return waitOrFail(t, 'provisioning', 'running, waiting for an address')
-      return { kind: 'transition', to: 'configuring', message: `VM running at ${obs.address}`, address: obs.address }
+      // The address goes to the staff-only log lines, not into the transition clients read.
+      return { kind: 'transition', to: 'configuring', message: 'VM running', address: obs.address }
     case 'pending':
       return waitOrFail(t, 'provisioning', obs.detail ?? 'booting')
     case 'failed':

@@ -5,6 +5,7 @@ import type { Prisma } from '@/lib/db/generated/client'
 import type { DeploymentTrigger, VmDriverKind } from '@/lib/db/generated/enums'
 import { z } from 'zod'
 import { conflict, DomainError, notFound } from '@/lib/errors'
+import { findReadableInstance } from '@/lib/instances/get-instance'
 import { QUEUES } from '@/lib/jobs/queues'
 import { sealJson } from '@/lib/secrets'
 import { splitSecrets } from './frozen-configuration'
@@ -36,57 +37,63 @@ export interface CreateDeploymentOptions {
  * (a partial unique index), not by a check that could race.
  */
 export async function createDeployment(o: DeployContext, options: CreateDeploymentOptions) {
+  // Another organization's instance is "not found" before it is "not allowed".
+  await findReadableInstance(o.db, options.actor, options.instanceId)
   assertStaff(options.actor)
   const driver: VmDriverKind = o.config.vmDriver
   const created = await o.db
-    .$transaction(async (tx) => {
-      const instance = await lockInstance(tx, options.instanceId)
-      if (instance.status === 'archived') throw conflict('This instance is archived; restore it before deploying')
-      const frozen = options.rollbackOf ?? (await freeze(tx, o, instance))
-      const { _max } = await tx.deployment.aggregate({ where: { instanceId: instance.id }, _max: { number: true } })
-      const deployment = await tx.deployment.create({
-        data: {
-          instanceId: instance.id,
-          number: (_max.number ?? 0) + 1,
-          trigger: options.trigger ?? (options.rollbackOf ? 'rollback' : 'deploy'),
-          driver,
-          appserverCount: instance.appserverCount,
-          configuration: frozen.configuration ?? {},
-          configurationSecrets: frozen.configurationSecrets,
-          secretKeys: frozen.secretKeys,
-          healthPath: frozen.healthPath,
-          release: frozen.release,
-          rollbackOfId: options.rollbackOf?.id ?? null,
-          rolloutId: options.rolloutId ?? null,
-          requestedById: options.actor.kind === 'user' ? options.actor.userId : null,
-          requestedBy: actorLabel(options.actor),
-        },
-      })
-      await tx.appserver.createMany({
-        data: Array.from({ length: instance.appserverCount }, (_, i) => ({
-          deploymentId: deployment.id,
-          instanceId: instance.id,
-          index: i + 1,
-          driver,
-          nextCheckAt: o.now(),
-        })),
-      })
-      await recordAudit(tx, {
-        actor: options.actor,
-        action: options.rollbackOf ? 'deployment.rollback_started' : 'deployment.created',
-        targetType: 'instance',
-        targetId: instance.id,
-        organizationId: instance.organizationId,
-        after: {
-          deployment: deployment.number,
-          trigger: deployment.trigger,
-          driver,
-          appservers: instance.appserverCount,
-          release: deployment.release,
-        },
-      })
-      return deployment
-    })
+    .$transaction(
+      async (tx) => {
+        const instance = await lockInstance(tx, options.instanceId)
+        if (instance.status === 'archived') throw conflict('This instance is archived; restore it before deploying')
+        const frozen = options.rollbackOf ?? (await freeze(tx, o, instance))
+        const { _max } = await tx.deployment.aggregate({ where: { instanceId: instance.id }, _max: { number: true } })
+        const deployment = await tx.deployment.create({
+          data: {
+            instanceId: instance.id,
+            number: (_max.number ?? 0) + 1,
+            trigger: options.trigger ?? (options.rollbackOf ? 'rollback' : 'deploy'),
+            driver,
+            appserverCount: instance.appserverCount,
+            configuration: frozen.configuration ?? {},
+            configurationSecrets: frozen.configurationSecrets,
+            secretKeys: frozen.secretKeys,
+            healthPath: frozen.healthPath,
+            release: frozen.release,
+            rollbackOfId: options.rollbackOf?.id ?? null,
+            rolloutId: options.rolloutId ?? null,
+            requestedById: options.actor.kind === 'user' ? options.actor.userId : null,
+            requestedBy: actorLabel(options.actor),
+          },
+        })
+        await tx.appserver.createMany({
+          data: Array.from({ length: instance.appserverCount }, (_, i) => ({
+            deploymentId: deployment.id,
+            instanceId: instance.id,
+            index: i + 1,
+            driver,
+            nextCheckAt: o.now(),
+          })),
+        })
+        await recordAudit(tx, {
+          actor: options.actor,
+          action: options.rollbackOf ? 'deployment.rollback_started' : 'deployment.created',
+          targetType: 'instance',
+          targetId: instance.id,
+          organizationId: instance.organizationId,
+          after: {
+            deployment: deployment.number,
+            trigger: deployment.trigger,
+            driver,
+            appservers: instance.appserverCount,
+            release: deployment.release,
+          },
+        })
+        return deployment
+      },
+      // A first deployment generates the instance's secrets (an RSA key) in here: more than the default 5 s on a busy machine.
+      { timeout: 60_000, maxWait: 30_000 },
+    )
     .catch(async (err: unknown) => {
       if (isInProgressViolation(err)) throw await inProgressConflict(o, options.instanceId)
       throw err

@@ -1,14 +1,12 @@
 import { systemActor } from '@/lib/auth/actor'
 import { recordAudit } from '@/lib/audit/record-audit'
+import { DeploymentStatus } from '@/lib/db/generated/enums'
 import { createDeployment } from '@/lib/deployments/create-deployment'
 import type { Orchestrator } from '@/lib/deployments/orchestrator'
 import { DomainError } from '@/lib/errors'
 import { notifyEvent } from '@/lib/events/notify'
 import { QUEUES } from '@/lib/jobs/queues'
 import { itemOutcome, planRollout } from './plan-rollout'
-
-/** How soon a step that found the rollout busy looks again. */
-const BUSY_RETRY_MS = 500
 
 /**
  * One step of a rollout, under its row lock: records the outcome of finished deployments, pauses when the
@@ -99,7 +97,21 @@ export async function advanceRollout(o: Orchestrator, rolloutId: string): Promis
     },
     { timeout: 120_000, maxWait: 30_000 },
   )
-  // Another worker holds the rollout: it may have read the deployments before the change that sent this job, so look again.
-  if (result.busy) await o.jobs.send(QUEUES.advanceRollout.name, { rolloutId }, { startAfter: new Date(o.now().getTime() + BUSY_RETRY_MS) })
+  // Another step holds the rollout: it looks again once it has committed (below), so this job ends here. Re-sending
+  // it instead made one retry loop per deployment that ended while a long step (one that starts many deployments)
+  // held the row: thousands of steps in a large rollout, each taking a connection.
+  if (result.busy) return { started: 0 }
+  // Deployments that ended while this step held the row sent jobs that found it busy: one more step sees them.
+  if (await outcomesWaiting(o, rolloutId)) await o.jobs.send(QUEUES.advanceRollout.name, { rolloutId })
   return { status: result.status, started: result.started }
+}
+
+/** Whether an item is still "deploying" while its deployment has ended (an outcome this rollout has not recorded). */
+async function outcomesWaiting(o: Orchestrator, rolloutId: string): Promise<boolean> {
+  const ended = Object.values(DeploymentStatus).filter((s) => itemOutcome(s) !== undefined)
+  const rows = await o.db.$queryRaw<{ found: number }[]>`
+    SELECT 1 AS found FROM rollout_items i JOIN deployments d ON d.id = i.deployment_id
+     WHERE i.rollout_id = ${rolloutId}::uuid AND i.status = 'deploying' AND d.status::text = ANY(${ended}::text[])
+     LIMIT 1`
+  return rows.length > 0
 }

@@ -27,7 +27,7 @@ describe('decideProvisioning', () => {
     expect(decideProvisioning({ phase: 'running', address: 'http://10.0.0.5:80' }, early)).toEqual({
       kind: 'transition',
       to: 'configuring',
-      message: 'VM running at http://10.0.0.5:80',
+      message: 'VM running',
       address: 'http://10.0.0.5:80',
     })
     // even past the deadline: it made it
@@ -169,14 +169,17 @@ describe('decideDriverError', () => {
     expect(decideDriverError(timeout, phase, never)).toMatchObject({ kind: 'wait', ms: 5_000 })
   })
 
-  it.each(['new', 'provisioning', 'configuring', 'starting'] as const)('%s: a retryable error past the deadline fails the appserver', (phase) => {
-    expect(decideDriverError(timeout, phase, late)).toEqual({
-      kind: 'transition',
-      to: 'failed',
-      message: `${phase} did not finish before its deadline: will retry: ${timeout.message}`,
-      error: `${phase} timed out: will retry: ${timeout.message}`,
-    })
-  })
+  it.each(['new', 'provisioning', 'configuring', 'starting'] as const)(
+    '%s: a retryable error past the deadline fails the appserver',
+    (phase) => {
+      expect(decideDriverError(timeout, phase, late)).toEqual({
+        kind: 'transition',
+        to: 'failed',
+        message: `${phase} did not finish before its deadline: will retry: ${timeout.message}`,
+        error: `${phase} timed out: will retry: ${timeout.message}`,
+      })
+    },
+  )
 
   it.each(['new', 'provisioning', 'configuring', 'starting'] as const)('%s: an error that is not retryable fails at once', (phase) => {
     for (const t of [early, never, late]) {

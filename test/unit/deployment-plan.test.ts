@@ -100,7 +100,12 @@ describe('planDeployment: building', () => {
   it('waits while appservers are on their way', () => {
     const cases: AppserverState[][] = [['new'], ['provisioning', 'healthy'], ['configuring', 'starting', 'healthy']]
     for (const states of cases) {
-      expect(plan('building', states.map((s) => appserver(s)))).toEqual({ kind: 'idle' })
+      expect(
+        plan(
+          'building',
+          states.map((s) => appserver(s)),
+        ),
+      ).toEqual({ kind: 'idle' })
     }
   })
 
@@ -149,23 +154,34 @@ describe('planDeployment: the other statuses', () => {
     expect(plan('activating', [appserver('active'), appserver('healthy')])).toEqual({ kind: 'publish' })
   })
 
-  it('active and terminated deployments have nothing to do', () => {
-    for (const s of ['active', 'terminated'] as const) {
-      expect(plan(s, [appserver('active')])).toEqual({ kind: 'idle' })
-      expect(plan(s, [appserver('terminated')])).toEqual({ kind: 'idle' })
+  it('a terminated deployment has nothing to do', () => {
+    expect(plan('terminated', [appserver('terminated')])).toEqual({ kind: 'idle' })
+  })
+
+  it('an active deployment whose appservers are all active has nothing to do', () => {
+    expect(plan('active', [appserver('active')])).toEqual({ kind: 'idle' })
+    expect(plan('active', [appserver('active'), appserver('active')])).toEqual({ kind: 'idle' })
+  })
+
+  it('an active deployment that lost an appserver (its VM vanished) publishes its routing again', () => {
+    for (const s of ['failed', 'terminating', 'terminated'] as const) {
+      expect(plan('active', [appserver('active'), appserver(s)])).toEqual({ kind: 'republish' })
     }
   })
 
-  it.each(['failed', 'cancelled'] as const)('a %s deployment terminates its live appservers (failed ones step out themselves)', (status) => {
-    const live = [appserver('new'), appserver('provisioning'), appserver('starting'), appserver('healthy')]
-    const failed = appserver('failed')
-    const going = appserver('terminating')
-    expect(plan(status, [...live, failed, going])).toEqual({
-      kind: 'terminate',
-      terminate: live.map((a) => a.id),
-      reason: `its deployment was ${status}`,
-    })
-  })
+  it.each(['failed', 'cancelled'] as const)(
+    'a %s deployment terminates its live appservers (failed ones step out themselves)',
+    (status) => {
+      const live = [appserver('new'), appserver('provisioning'), appserver('starting'), appserver('healthy')]
+      const failed = appserver('failed')
+      const going = appserver('terminating')
+      expect(plan(status, [...live, failed, going])).toEqual({
+        kind: 'terminate',
+        terminate: live.map((a) => a.id),
+        reason: `its deployment was ${status}`,
+      })
+    },
+  )
 
   it.each(['failed', 'cancelled'] as const)('a %s deployment finishes once every appserver is terminated, once', (status) => {
     expect(plan(status, [appserver('terminated'), appserver('terminated')])).toEqual({ kind: 'finish' })

@@ -10,7 +10,12 @@ const INSTANCE = {
   archived: false,
 }
 
-const a = (id: string, state: AppserverState, deploymentStatus: DeploymentStatus, address: string | null = `http://${id}:80`): RoutingAppserver => ({
+const a = (
+  id: string,
+  state: AppserverState,
+  deploymentStatus: DeploymentStatus,
+  address: string | null = `http://${id}:80`,
+): RoutingAppserver => ({
   id,
   state,
   deploymentStatus,
@@ -63,8 +68,13 @@ describe('desiredRouting: steady state (nothing activating)', () => {
 })
 
 describe('desiredRouting: while a deployment is activating', () => {
-  it('the activating deployment\'s healthy appservers take new requests; the current active ones drain', () => {
-    const r = routing([a('old1', 'active', 'active'), a('old2', 'active', 'active'), a('new1', 'healthy', 'activating'), a('new2', 'healthy', 'activating')])
+  it("the activating deployment's healthy appservers take new requests; the current active ones drain", () => {
+    const r = routing([
+      a('old1', 'active', 'active'),
+      a('old2', 'active', 'active'),
+      a('new1', 'healthy', 'activating'),
+      a('new2', 'healthy', 'activating'),
+    ])
     expect(r.backends).toEqual([
       { appserverId: 'new1', address: 'http://new1:80', role: 'active' },
       { appserverId: 'new2', address: 'http://new2:80', role: 'active' },
@@ -93,7 +103,7 @@ describe('desiredRouting: while a deployment is activating', () => {
     expect(routing([a('n', 'starting', 'activating')]).maintenance).toBe(true)
   })
 
-  it("the first deployment of an instance: its healthy appservers go live, nothing drains", () => {
+  it('the first deployment of an instance: its healthy appservers go live, nothing drains', () => {
     expect(roles([a('n1', 'healthy', 'activating')])).toEqual(['n1:active'])
   })
 })
@@ -107,11 +117,8 @@ describe('desiredRouting: maintenance', () => {
   })
 
   it('orders backends active first, then by appserver id, whatever the input order', () => {
-    expect(roles([a('d2', 'draining', 'superseded'), a('c', 'active', 'active'), a('d1', 'draining', 'superseded'), a('b', 'active', 'active')])).toEqual([
-      'b:active',
-      'c:active',
-      'd1:draining',
-      'd2:draining',
-    ])
+    expect(
+      roles([a('d2', 'draining', 'superseded'), a('c', 'active', 'active'), a('d1', 'draining', 'superseded'), a('b', 'active', 'active')]),
+    ).toEqual(['b:active', 'c:active', 'd1:draining', 'd2:draining'])
   })
 })

@@ -25,7 +25,8 @@ const record = (id: string, state: AppserverState, extra: Partial<DriftRecord> =
   vanishedAt: null,
   ...extra,
 })
-const plan = (vms: OwnedVm[], records: DriftRecord[], now = NOW) => planDrift({ vms, records, now, orphanGraceMs: GRACE, vanishGraceMs: VANISH })
+const plan = (vms: OwnedVm[], records: DriftRecord[], now = NOW) =>
+  planDrift({ vms, records, now, orphanGraceMs: GRACE, vanishGraceMs: VANISH })
 
 describe('uuidv7Time', () => {
   it('reads the creation time of a UUIDv7', () => {
@@ -73,13 +74,10 @@ describe('planDrift: VMs without a live record', () => {
     expect(plan([vm(bornAgo(GRACE * 2), 'gone'), vm(randomUUID(), 'gone')], []).destroy).toEqual([])
   })
 
-  it.each(Object.values(AppserverState).filter((s) => s !== 'terminated'))(
-    'keeps the VM of a %s appserver, however old',
-    (state) => {
-      const id = bornAgo(GRACE * 100)
-      expect(plan([vm(id)], [record(id, state)]).destroy).toEqual([])
-    },
-  )
+  it.each(Object.values(AppserverState).filter((s) => s !== 'terminated'))('keeps the VM of a %s appserver, however old', (state) => {
+    const id = bornAgo(GRACE * 100)
+    expect(plan([vm(id)], [record(id, state)]).destroy).toEqual([])
+  })
 })
 
 describe('planDrift: records whose VM is missing', () => {
@@ -120,10 +118,17 @@ describe('planDrift: records whose VM is missing', () => {
     expect(plan([vm(id)], [record(id, 'active')])).toEqual({ destroy: [], missingOnce: [], vanished: [], seenAgain: [] })
   })
 
-  it('a VM listed as gone counts as missing (a stopped Nomad job is no appserver)', () => {
+  it.each(['gone', 'failed'] as const)('a VM listed as %s counts as missing (appservers are replaced, not repaired)', (phase) => {
     const id = bornAgo(0)
-    expect(plan([vm(id, 'gone')], [record(id, 'active')]).missingOnce).toEqual([id])
-    expect(plan([vm(id, 'gone')], [record(id, 'active', { vanishedAt: new Date(NOW.getTime() - VANISH) })]).vanished).toEqual([id])
+    expect(plan([vm(id, phase)], [record(id, 'active')]).missingOnce).toEqual([id])
+    expect(plan([vm(id, phase)], [record(id, 'active', { vanishedAt: new Date(NOW.getTime() - VANISH) })]).vanished).toEqual([id])
+    // a failed VM is not destroyed here while its record is live: the appserver's own steps remove it
+    expect(plan([vm(id, phase)], [record(id, 'active')]).destroy).toEqual([])
+  })
+
+  it.each(['running', 'pending'] as const)('a VM listed as %s is there', (phase) => {
+    const id = bornAgo(0)
+    expect(plan([vm(id, phase)], [record(id, 'starting')]).missingOnce).toEqual([])
   })
 
   it.each(['new', 'provisioning', 'failed', 'terminating', 'terminated'] as const)(

@@ -14,7 +14,7 @@ function rollout(statuses: RolloutItemStatus[], opts: Partial<Omit<PlanRolloutIn
   }
 }
 
-const times = <T>(n: number, value: T): T[] => Array.from({ length: n }, () => value)
+const times = (n: number, status: RolloutItemStatus): RolloutItemStatus[] => Array.from({ length: n }, () => status)
 
 describe('budgetSpent: "more than X%" of all selected instances', () => {
   it.each([
@@ -96,12 +96,15 @@ describe('planRollout', () => {
     expect(planRollout(rollout(['failed', 'succeeded'], { failureBudgetPercent: 10 })).pause).toMatch(/^1 of 2 instances failed/)
   })
 
-  it.each(['paused', 'cancelled', 'completed'] satisfies RolloutStatus[])('a %s rollout starts nothing and neither pauses nor completes', (status) => {
-    const cases: RolloutItemStatus[][] = [times(5, 'pending'), [...times(5, 'failed'), 'pending'], times(3, 'succeeded')]
-    for (const statuses of cases) {
-      expect(planRollout(rollout(statuses, { status }))).toEqual({ start: [], complete: false })
-    }
-  })
+  it.each(['paused', 'cancelled', 'completed'] satisfies RolloutStatus[])(
+    'a %s rollout starts nothing and neither pauses nor completes',
+    (status) => {
+      const cases: RolloutItemStatus[][] = [times(5, 'pending'), [...times(5, 'failed'), 'pending'], times(3, 'succeeded')]
+      for (const statuses of cases) {
+        expect(planRollout(rollout(statuses, { status }))).toEqual({ start: [], complete: false })
+      }
+    },
+  )
 
   it('skipped items count neither as failed nor as pending', () => {
     const statuses: RolloutItemStatus[] = [...times(10, 'skipped'), 'pending']
