@@ -1,9 +1,12 @@
 /**
  * `npm run bench`: runs every benchmark in order and prints its figures with the machine they ran on.
- * Benchmarks print figures; they do not assert timings. The exit code is 0 unless a benchmark could not
- * measure (the product failed to start, or answered wrongly), which is reported and exits 1.
+ * `npm run bench -- orchestration` runs only the named ones (api, orchestration); `--name=value` options go
+ * to the benchmarks (see README.md). Benchmarks print figures; they do not assert timings. The exit code is 0
+ * unless a benchmark could not measure (the product failed to start, answered wrongly, or left orphans),
+ * which is reported and exits 1.
  */
 import * as api from './api'
+import * as orchestration from './orchestration'
 import { BenchError, hardware, hardwareLine, runCleanups } from './support'
 
 interface Benchmark {
@@ -11,17 +14,23 @@ interface Benchmark {
   run(): Promise<unknown>
 }
 
-const BENCHMARKS: Benchmark[] = [api]
+const BENCHMARKS: Record<string, Benchmark> = { api, orchestration }
 
 async function main(): Promise<void> {
+  const names = process.argv.slice(2).filter((a) => !a.startsWith('--'))
+  const unknown = names.filter((n) => !(n in BENCHMARKS))
+  if (unknown.length) throw new BenchError(`no benchmark named ${unknown.join(', ')} (there are: ${Object.keys(BENCHMARKS).join(', ')})`)
+  const chosen = Object.entries(BENCHMARKS)
+    .filter(([name]) => !names.length || names.includes(name))
+    .map(([, b]) => b)
   const hw = hardware()
   console.log(`Tenon benchmarks, ${new Date().toISOString()}`)
   console.log(`machine: ${hardwareLine(hw)}\n`)
-  for (const [n, b] of BENCHMARKS.entries()) {
-    console.log(`[${n + 1}/${BENCHMARKS.length}] ${b.title}`)
+  for (const [n, b] of chosen.entries()) {
+    console.log(`[${n + 1}/${chosen.length}] ${b.title}`)
     const started = performance.now()
     await b.run()
-    console.log(`[${n + 1}/${BENCHMARKS.length}] done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`)
+    console.log(`[${n + 1}/${chosen.length}] done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`)
   }
 }
 
