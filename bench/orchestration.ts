@@ -56,6 +56,7 @@ export const title = 'Orchestration: a rolling redeploy of the fleet through the
 const ROOT = path.resolve(import.meta.dirname, '..')
 const RESULTS_FILE = path.join(ROOT, 'test-results', 'bench-orchestration.json')
 const NOMAD_DOUBLE_FLAG = '--nomad-double-child'
+const WORKER_CHILD_FLAG = '--worker-child'
 
 /** The issue's goals on 2 cores. */
 const GOAL_OVERHEAD_P95_MS = 100
@@ -80,16 +81,18 @@ interface Options {
   concurrency: number
   /** how long a Nomad allocation stays pending before it runs */
   bootDelayMs: number
-  /** WORKER_CONCURRENCY of the worker */
+  /** WORKER_CONCURRENCY of each worker process */
   workerConcurrency: number
   /** instances redeployed one at a time before the measured rollout, for figures without contention (0: none) */
   calibration: number
   /** count Prisma's statements through its query events (1), or not (0: to see what counting costs) */
   countQueries: number
+  /** worker processes: this one, and workers-1 more */
+  workers: number
 }
 
 function options(): Options {
-  return {
+  const o: Options = {
     instances: option('instances', 1000),
     organizations: option('organizations', 50),
     concurrency: option('concurrency', 50),
@@ -97,7 +100,12 @@ function options(): Options {
     workerConcurrency: option('worker-concurrency', 32),
     calibration: option('calibration', 10),
     countQueries: option('count-queries', 1),
+    workers: option('workers', 1),
   }
+  for (const name of ['instances', 'organizations', 'concurrency', 'workerConcurrency', 'workers'] as const)
+    if (!Number.isInteger(o[name]) || o[name] < 1) throw new BenchError(`${name} must be a whole number of at least 1, not ${o[name]}`)
+  o.calibration = Math.min(Math.floor(o.calibration), o.instances)
+  return o
 }
 
 /**
@@ -145,12 +153,14 @@ interface Instruments {
   runs: JobRun[]
   /** Prisma statements (transaction control excluded) and commits */
   prisma: { statements: number; commits: number }
-  /** Prisma statements by shape (the SQL up to its WHERE), to see which ones a redeploy makes most */
+  /** Prisma statements by verb and table ("SELECT appservers"), to see which ones a redeploy makes most */
   shapes: Map<string, number>
   /** pg-boss statements by kind */
   boss: Map<string, number>
   /** driver calls made outside any job (none expected) */
   strayDriverCalls: number
+  /** peak RSS of each worker process, as they report it */
+  workerPeakRss: number[]
   reset(): void
 }
 
@@ -161,12 +171,14 @@ function instruments(): Instruments {
     shapes: new Map(),
     boss: new Map(),
     strayDriverCalls: 0,
+    workerPeakRss: [],
     reset() {
       i.runs = []
       i.prisma = { statements: 0, commits: 0 }
       i.shapes = new Map()
       i.boss = new Map()
       i.strayDriverCalls = 0
+      i.workerPeakRss = []
     },
   }
   return i
@@ -356,21 +368,7 @@ function startDoubleProcess(bootDelayMs: number): Promise<DoubleProcess> {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
-  /** The child's next message that `pick` accepts. */
-  const next = <T>(pick: (m: ChildMessage) => T | undefined) =>
-    new Promise<T>((resolve, reject) => {
-      const onMessage = (raw: unknown) => {
-        const m = ZChildMessage.safeParse(raw)
-        const picked = m.success ? pick(m.data) : undefined
-        if (picked === undefined) return
-        child.off('message', onMessage)
-        child.off('exit', onExit)
-        resolve(picked)
-      }
-      const onExit = (code: number | null) => reject(new BenchError(`the Nomad double process exited (code ${code})`))
-      child.on('message', onMessage)
-      child.once('exit', onExit)
-    })
+  const next = <T>(pick: (m: ChildMessage) => T | undefined) => nextMessage(child, ZChildMessage, pick, 'the Nomad double process')
   return next((m) => (m.type === 'ready' ? m.url : undefined)).then((url) => ({
     url,
     pid: child.pid ?? -1,
@@ -388,6 +386,161 @@ function startDoubleProcess(bootDelayMs: number): Promise<DoubleProcess> {
       clearTimeout(timer)
     },
   }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worker, as scripts/worker.ts builds it (same pool sizes), with the instruments around it. With --workers=N,
+// N-1 more run as processes of their own (this file with WORKER_CHILD_FLAG), as `npm run worker` processes would.
+
+async function startInstrumentedWorker(config: Config, inst: Instruments, countQueries: boolean) {
+  const url = config.databaseUrl ?? ''
+  // Warnings and errors only (BENCH_LOG_LEVEL=info shows the driver's and the jobs' own lines), on stderr.
+  const log = pino({ level: process.env.BENCH_LOG_LEVEL || 'warn' }, pino.destination(2))
+  const poolSize = config.workerConcurrency * 2 + 2
+  const db = countQueries ? countingDb(url, poolSize, inst) : createDb(url, { max: poolSize })
+  const boss = await startQueue(url, log)
+  countBossQueries(boss, inst)
+  const orchestrator = instrumentedOrchestrator(createOrchestrator({ db, config, log, jobs: bossSender(boss) }), inst)
+  const workers = await startWorkers({ boss, db, config, log, orchestrator, jobs: timedJobs(JOBS, inst) })
+  return {
+    orchestrator,
+    async stop() {
+      workers.stop()
+      await boss.stop({ graceful: false, wait: true })
+      await db.$disconnect()
+    },
+  }
+}
+
+const ZJobRun = z.object({
+  queue: z.string(),
+  key: z.string(),
+  startedAt: z.number(),
+  ms: z.number(),
+  driverMs: z.number(),
+  calls: z.array(z.string()),
+  healthMs: z.number(),
+  healthChecks: z.number(),
+  result: z.unknown(),
+})
+const ZWorkerReport = z.object({
+  runs: z.array(ZJobRun),
+  prisma: z.object({ statements: z.number(), commits: z.number() }),
+  shapes: z.array(z.tuple([z.string(), z.number()])),
+  boss: z.array(z.tuple([z.string(), z.number()])),
+  strayDriverCalls: z.number(),
+  peakRss: z.number(),
+})
+type WorkerReport = z.infer<typeof ZWorkerReport>
+const ZWorkerChildMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('reset') }),
+  z.object({ type: z.literal('report'), report: ZWorkerReport }),
+])
+const ZWorkerParentMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('reset') }),
+  z.object({ type: z.literal('report') }),
+  z.object({ type: z.literal('stop') }),
+])
+
+function mergeReport(inst: Instruments, r: WorkerReport): void {
+  inst.runs.push(...r.runs)
+  inst.prisma.statements += r.prisma.statements
+  inst.prisma.commits += r.prisma.commits
+  for (const [k, v] of r.shapes) inst.shapes.set(k, (inst.shapes.get(k) ?? 0) + v)
+  for (const [k, v] of r.boss) inst.boss.set(k, (inst.boss.get(k) ?? 0) + v)
+  inst.strayDriverCalls += r.strayDriverCalls
+  inst.workerPeakRss.push(r.peakRss)
+}
+
+async function runWorkerChild(): Promise<void> {
+  const config = parseConfig(process.env)
+  const inst = instruments()
+  timeHealthChecks()
+  const rss = new RssSampler()
+  rss.start()
+  const worker = await startInstrumentedWorker(config, inst, process.env.BENCH_COUNT_QUERIES !== '0')
+  const send = (m: z.infer<typeof ZWorkerChildMessage>) => process.send?.(m)
+  process.on('message', (raw) => {
+    const m = ZWorkerParentMessage.safeParse(raw).data
+    if (m?.type === 'reset') {
+      inst.reset()
+      rss.stop()
+      rss.start()
+      send({ type: 'reset' })
+    }
+    if (m?.type === 'report')
+      send({
+        type: 'report',
+        report: {
+          runs: inst.runs,
+          prisma: inst.prisma,
+          shapes: [...inst.shapes],
+          boss: [...inst.boss],
+          strayDriverCalls: inst.strayDriverCalls,
+          peakRss: rss.stop(),
+        },
+      })
+    if (m?.type === 'stop') void worker.stop().finally(() => process.exit(0))
+  })
+  process.on('disconnect', () => process.exit(0))
+  send({ type: 'ready' })
+}
+
+interface WorkerProcess {
+  pid: number
+  reset(): Promise<void>
+  report(): Promise<WorkerReport>
+  stop(): Promise<void>
+}
+
+async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
+  const child = fork(fileURLToPath(import.meta.url), [WORKER_CHILD_FLAG], {
+    execArgv: ['--import', 'tsx'],
+    env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const next = <T>(pick: (m: z.infer<typeof ZWorkerChildMessage>) => T | undefined) =>
+    nextMessage(child, ZWorkerChildMessage, pick, 'a worker process')
+  await next((m) => (m.type === 'ready' ? true : undefined))
+  return {
+    pid: child.pid ?? -1,
+    async reset() {
+      const done = next((m) => (m.type === 'reset' ? true : undefined))
+      child.send({ type: 'reset' } satisfies z.infer<typeof ZWorkerParentMessage>)
+      await done
+    },
+    async report() {
+      const answer = next((m) => (m.type === 'report' ? m.report : undefined))
+      child.send({ type: 'report' } satisfies z.infer<typeof ZWorkerParentMessage>)
+      return answer
+    },
+    async stop() {
+      if (child.exitCode !== null || !child.connected) return
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+      child.send({ type: 'stop' } satisfies z.infer<typeof ZWorkerParentMessage>)
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
+
+/** The child's next message (parsed with `schema`) that `pick` accepts; rejects if the child exits first. */
+function nextMessage<M, T>(child: ChildProcess, schema: z.ZodType<M>, pick: (m: M) => T | undefined, who: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onMessage = (raw: unknown) => {
+      const m = schema.safeParse(raw)
+      const picked = m.success ? pick(m.data) : undefined
+      if (picked === undefined) return
+      child.off('message', onMessage)
+      child.off('exit', onExit)
+      resolve(picked)
+    }
+    const onExit = (code: number | null) => reject(new BenchError(`${who} exited (code ${code})`))
+    child.on('message', onMessage)
+    child.once('exit', onExit)
+  })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -577,13 +730,14 @@ function peakRssOf(pid: number): number | null {
 }
 
 interface CpuSample {
+  /** this process and the other worker processes */
   self: number
   double: number | null
   /** CPU time of each PostgreSQL backend of the database, and whether it serves pg-boss (application_name) */
   postgres: Map<number, { ms: number; boss: boolean }> | null
 }
 
-async function sampleCpu(observer: pg.Client, doublePid: number): Promise<CpuSample> {
+async function sampleCpu(observer: pg.Client, doublePid: number, workerPids: readonly number[] = []): Promise<CpuSample> {
   const { rows } = await observer.query<{ pid: number; application_name: string }>(
     'SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
   )
@@ -597,7 +751,8 @@ async function sampleCpu(observer: pg.Client, doublePid: number): Promise<CpuSam
     postgres.set(pid, { ms, boss: application_name === 'pgboss' })
   }
   const { user, system } = process.cpuUsage()
-  return { self: (user + system) / 1000, double: processCpuMs(doublePid), postgres }
+  const others = workerPids.reduce((a, pid) => a + (processCpuMs(pid) ?? 0), 0)
+  return { self: (user + system) / 1000 + others, double: processCpuMs(doublePid), postgres }
 }
 
 interface CpuSpent {
@@ -809,8 +964,11 @@ export interface OrchestrationBenchResult {
     reconciler: { runs: number; resumed: number; orphansDestroyed: number; vanished: number; ms: number }
     strayDriverCalls: number
     cpuMs: { worker: number; double: number | null; postgres: { ours: number; boss: number } | null }
+    /** this process (the first worker), sampled during the measured rollout, and over the whole run */
     peakRssBytes: number
     peakRssWholeRunBytes: number | null
+    /** the other worker processes, sampled during the measured rollout */
+    otherWorkersPeakRssBytes: number[]
     doublePeakRssBytes: number | null
   }
   orphans: { nomadJobsWithoutLiveAppserver: number; liveAppserversWithoutJob: number; nomadJobs: number; liveAppservers: number }
@@ -829,29 +987,33 @@ export async function run(): Promise<OrchestrationBenchResult> {
   onCleanup(() => scratch.drop())
   await applyMigrations(scratch.url)
   const product = productEnv(opts)
-  const config = parseConfig({
-    ...process.env,
+  const configEnv = {
     DATABASE_URL: scratch.url,
     VM_DRIVER: 'nomad',
     NOMAD_ADDR: double.url,
     OWNER_TAG: `bench${randomBytes(3).toString('hex')}`,
     SECRETS_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     ...product,
-  })
+  }
+  const config = parseConfig({ ...process.env, ...configEnv })
 
-  // The worker as scripts/worker.ts builds it (same pool sizes), with the instruments around it.
-  const log = pino({ level: 'warn' }, pino.destination(2))
-  const poolSize = config.workerConcurrency * 2 + 2
-  const db = opts.countQueries ? countingDb(scratch.url, poolSize, inst) : createDb(scratch.url, { max: poolSize })
-  onCleanup(() => db.$disconnect())
-  const boss = await startQueue(scratch.url, log)
-  onCleanup(() => boss.stop({ graceful: false, wait: true }))
-  countBossQueries(boss, inst)
-  const orchestrator = instrumentedOrchestrator(createOrchestrator({ db, config, log, jobs: bossSender(boss) }), inst)
   const restoreFetch = timeHealthChecks()
   onCleanup(async () => restoreFetch())
-  const workers = await startWorkers({ boss, db, config, log, orchestrator, jobs: timedJobs(JOBS, inst) })
-  onCleanup(async () => workers.stop())
+  const worker = await startInstrumentedWorker(config, inst, opts.countQueries > 0)
+  onCleanup(() => worker.stop())
+  const orchestrator = worker.orchestrator
+  const env = { ...process.env, ...configEnv, BENCH_COUNT_QUERIES: String(opts.countQueries) }
+  const extraWorkers = await Promise.all(Array.from({ length: Math.max(0, opts.workers - 1) }, () => startWorkerProcess(env)))
+  for (const w of extraWorkers) onCleanup(() => w.stop())
+  /** Every worker's instruments start from zero (this process's and the worker processes'). */
+  const resetAll = async () => {
+    inst.reset()
+    await Promise.all(extraWorkers.map((w) => w.reset()))
+  }
+  /** Adds the worker processes' figures to this process's. */
+  const collectAll = async () => {
+    for (const w of extraWorkers) mergeReport(inst, await w.report())
+  }
 
   const observer = new pg.Client({ connectionString: scratch.url })
   await observer.connect()
@@ -880,12 +1042,13 @@ export async function run(): Promise<OrchestrationBenchResult> {
   if (opts.calibration > 0) {
     const ids = instanceIds.slice(0, opts.calibration)
     console.log(`redeploying ${ids.length} instances one at a time (uncontended figures)…`)
-    inst.reset()
+    await resetAll()
     const calStarted = performance.now()
     const cal = await rollOut(orchestrator, observer, { selection: { instanceIds: ids }, concurrency: 1 }, 10 * 60_000)
     if (cal.status !== 'completed' || (cal.counts.succeeded ?? 0) !== ids.length)
       throw new BenchError(`the one-at-a-time rollout failed: ${JSON.stringify(cal.counts)}; ${cal.errors.join('; ')}`)
     await settle(observer, cal.id, calStarted)
+    await collectAll()
     const { costs, rolloutMsTotal, stepKinds } = await redeployCosts(observer, inst.runs, cal.id)
     calibration = {
       redeploys: ids.length,
@@ -902,11 +1065,15 @@ export async function run(): Promise<OrchestrationBenchResult> {
 
   // ------------------------------------------------------------------------------------------ measured
   console.log(`redeploying ${instanceIds.length} instances (rollout, concurrency ${opts.concurrency}, failure budget 100 %)…`)
-  inst.reset()
+  await resetAll()
   const rss = new RssSampler()
   rss.start()
   const loadBefore = loadAverage()
-  const cpuBefore = await sampleCpu(observer, double.pid)
+  const cpuBefore = await sampleCpu(
+    observer,
+    double.pid,
+    extraWorkers.map((w) => w.pid),
+  )
   started = performance.now()
   const measured = await rollOut(orchestrator, observer, { selection: {}, concurrency: opts.concurrency }, 15 * 60_000)
   console.log(`  ${measured.status} in ${(measured.wallMs / 1000).toFixed(1)} s: ${JSON.stringify(measured.counts)}`)
@@ -914,8 +1081,13 @@ export async function run(): Promise<OrchestrationBenchResult> {
     throw new BenchError(`the rollout ended ${measured.status}: ${JSON.stringify(measured.counts)}; ${measured.errors.join('; ')}`)
 
   const retired = await settle(observer, measured.id, started)
-  const cpuAfter = await sampleCpu(observer, double.pid)
+  const cpuAfter = await sampleCpu(
+    observer,
+    double.pid,
+    extraWorkers.map((w) => w.pid),
+  )
   const peakRss = rss.stop()
+  await collectAll()
   const loadAfter = loadAverage()
   console.log(`  every replaced appserver terminated ${(retired / 1000).toFixed(1)} s after the rollout started`)
 
@@ -1074,6 +1246,7 @@ export async function run(): Promise<OrchestrationBenchResult> {
       cpuMs: { worker: cpu.workerMs, double: cpu.doubleMs, postgres: cpu.postgresMs },
       peakRssBytes: peakRss,
       peakRssWholeRunBytes: peakRssOf(process.pid),
+      otherWorkersPeakRssBytes: inst.workerPeakRss,
       doublePeakRssBytes: peakRssOf(double.pid),
     },
     orphans,
@@ -1098,7 +1271,7 @@ function print(r: OrchestrationBenchResult): void {
   console.log(`machine:  ${hardwareLine(r.hardware)}; PostgreSQL ${r.postgres} on the same machine`)
   console.log(
     `setup:    ${r.options.instances} instances in ${r.options.organizations} organizations, 1 appserver each; Nomad double ` +
-      `(own process) boot delay ${r.options.bootDelayMs} ms; one worker process, WORKER_CONCURRENCY ${r.options.workerConcurrency}; ` +
+      `(own process) boot delay ${r.options.bootDelayMs} ms; ${r.options.workers > 1 ? `${r.options.workers} worker processes, each with` : 'one worker process,'} WORKER_CONCURRENCY ${r.options.workerConcurrency}; ` +
       Object.entries(r.productEnv)
         .filter(([k]) => k !== 'WORKER_CONCURRENCY')
         .map(([k, v]) => `${k}=${v}`)
@@ -1191,11 +1364,21 @@ function print(r: OrchestrationBenchResult): void {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ')
   console.log(
-    `\ndatabase: per redeploy ${m.queries.prismaStatementsPerRedeploy} statements of ours (Prisma) + ` +
-      `${m.queries.prismaCommitsPerRedeploy} transactions; pg-boss ${boss}`,
+    `\ndatabase: per redeploy ` +
+      (r.options.countQueries
+        ? `${m.queries.prismaStatementsPerRedeploy} statements of ours (Prisma; BEGIN not counted) + ${m.queries.prismaCommitsPerRedeploy} transactions`
+        : 'our statements not counted (--count-queries=0)') +
+      `; pg-boss ${boss}`,
   )
+  if (r.options.countQueries)
+    console.log(
+      `          ours by statement: ${Object.entries(m.queries.prismaShapesPerRedeploy)
+        .slice(0, 8)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    )
   console.log(
-    `cpu:      worker ${s(m.cpuMs.worker)}, Nomad double ${m.cpuMs.double === null ? '-' : s(m.cpuMs.double)}, ` +
+    `cpu:      worker${r.options.workers > 1 ? 's' : ''} ${s(m.cpuMs.worker)}, Nomad double ${m.cpuMs.double === null ? '-' : s(m.cpuMs.double)}, ` +
       (m.cpuMs.postgres === null
         ? 'PostgreSQL -'
         : `PostgreSQL ${s(m.cpuMs.postgres.ours)} for our queries + ${s(m.cpuMs.postgres.boss)} for pg-boss`) +
@@ -1203,7 +1386,9 @@ function print(r: OrchestrationBenchResult): void {
   )
   console.log(
     `memory:   worker peak RSS ${mib(m.peakRssBytes)} during the measured rollout (sampled every 200 ms; ${mib(m.peakRssWholeRunBytes)} ` +
-      `over the whole run); Nomad double ${mib(m.doublePeakRssBytes)}`,
+      `over the whole run)` +
+      (m.otherWorkersPeakRssBytes.length ? `, other worker processes ${m.otherWorkersPeakRssBytes.map(mib).join(', ')}` : '') +
+      `; Nomad double ${mib(m.doublePeakRssBytes)}`,
   )
   console.log(
     `reconciler: ${m.reconciler.runs} runs, ${s(m.reconciler.ms)} in all; resumed ${m.reconciler.resumed} stalled appservers, ` +
@@ -1225,6 +1410,11 @@ function print(r: OrchestrationBenchResult): void {
 // Runs on its own too: `node --import tsx bench/orchestration.ts [--boot-delay-ms=2000 …]`; and as the Nomad double's process.
 if (process.argv.includes(NOMAD_DOUBLE_FLAG)) {
   void runNomadDoubleChild(Number(process.argv[process.argv.indexOf(NOMAD_DOUBLE_FLAG) + 1]))
+} else if (process.argv.includes(WORKER_CHILD_FLAG)) {
+  runWorkerChild().catch((err: unknown) => {
+    console.error('worker process failed:', err)
+    process.exit(1)
+  })
 } else if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   console.log(hardwareLine(hardware()))
   let stopping = false

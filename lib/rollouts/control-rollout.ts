@@ -59,6 +59,7 @@ export async function controlRollout(
     // The rollout's own step may hold its row for a while (it starts up to `concurrency` deployments): wait for it.
     { timeout: 120_000, maxWait: 30_000 },
   )
-  if (action === 'resume') await o.jobs.send(QUEUES.advanceRollout.name, { rolloutId: id })
+  // One more step records outcomes of deployments that ended while this held the rollout (their steps found it busy).
+  await o.jobs.send(QUEUES.advanceRollout.name, { rolloutId: id })
   return getRollout(o.db, actor, id)
 }
