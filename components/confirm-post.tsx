@@ -16,14 +16,16 @@ import {
 } from './ui/dialog'
 
 /**
- * An action that POSTs to the API after a confirm dialog (roll back, cancel a deployment or a rollout). The
- * API's refusal (a 409: something is already in progress) is shown in the dialog, which stays open.
+ * An API request behind a confirm dialog (roll back, cancel a deployment or a rollout; with DELETE, revoking
+ * things). The API's refusal (a 409: something is already in progress) is shown in the dialog, which stays open.
  */
 export function ConfirmPost({
+  method = 'POST',
   trigger,
   triggerLabel,
   triggerVariant = 'secondary',
   triggerSize,
+  triggerClassName,
   title,
   description,
   confirmLabel,
@@ -32,11 +34,13 @@ export function ConfirmPost({
   path,
   body = {},
 }: {
+  method?: 'POST' | 'DELETE'
   trigger: React.ReactNode
   /** accessible name of the trigger when its text alone is ambiguous on the page */
   triggerLabel?: string
   triggerVariant?: ButtonProps['variant']
   triggerSize?: ButtonProps['size']
+  triggerClassName?: string
   title: string
   description: React.ReactNode
   confirmLabel: string
@@ -52,7 +56,7 @@ export function ConfirmPost({
   const confirm = async () => {
     setBusy(true)
     setError(null)
-    const result = await api('POST', path, body)
+    const result = await api(method, path, method === 'POST' ? body : undefined)
     setBusy(false)
     if (!result.ok) return setError(result.error.message)
     setOpen(false)
@@ -67,7 +71,7 @@ export function ConfirmPost({
       }}
     >
       <AlertDialogTrigger asChild>
-        <Button variant={triggerVariant} size={triggerSize} aria-label={triggerLabel}>
+        <Button variant={triggerVariant} size={triggerSize} className={triggerClassName} aria-label={triggerLabel}>
           {trigger}
         </Button>
       </AlertDialogTrigger>

@@ -8,7 +8,7 @@ import { QUEUES } from '@/lib/jobs/queues'
 import { notifyEvent } from '@/lib/events/notify'
 import { publishRouting } from '@/lib/routing/publish-routing'
 import { assertDeploymentTransition } from './deployment-states'
-import { lockInstance } from './create-deployment'
+import { lockAppservers, lockInstance } from './locks'
 import type { Orchestrator } from './orchestrator'
 import { planDeployment, planRetention, type DeploymentPlan } from './plan-deployment'
 
@@ -138,11 +138,6 @@ async function terminate(tx: Tx, d: LoadedDeployment, ids: string[], reason: str
     moved.push(a.id)
   }
   return moved
-}
-
-async function lockAppservers(tx: Tx, ids: string[]) {
-  // Sorted, so two transactions locking overlapping sets take the locks in the same order.
-  await tx.$queryRaw`SELECT id FROM appservers WHERE id = ANY(${[...ids].sort()}::uuid[]) ORDER BY id FOR UPDATE`
 }
 
 /**

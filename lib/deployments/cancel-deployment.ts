@@ -4,7 +4,7 @@ import { recordAudit } from '@/lib/audit/record-audit'
 import { conflict, notFound } from '@/lib/errors'
 import { findReadableInstance } from '@/lib/instances/get-instance'
 import { QUEUES } from '@/lib/jobs/queues'
-import { lockInstance } from './create-deployment'
+import { lockInstance } from './locks'
 import { assertDeploymentTransition } from './deployment-states'
 import type { Orchestrator } from './orchestrator'
 

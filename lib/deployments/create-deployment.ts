@@ -3,12 +3,13 @@ import { assertStaff } from '@/lib/auth/policy'
 import { recordAudit } from '@/lib/audit/record-audit'
 import type { Prisma } from '@/lib/db/generated/client'
 import type { DeploymentTrigger, VmDriverKind } from '@/lib/db/generated/enums'
-import { z } from 'zod'
-import { conflict, DomainError, notFound } from '@/lib/errors'
+import { isUniqueViolationOf } from '@/lib/db/errors'
+import { conflict, DomainError } from '@/lib/errors'
 import { findReadableInstance } from '@/lib/instances/get-instance'
 import { QUEUES } from '@/lib/jobs/queues'
 import { sealJson } from '@/lib/secrets'
 import { splitSecrets } from './frozen-configuration'
+import { lockInstance } from './locks'
 import type { DeployContext } from './orchestrator'
 import { ensureInstanceSecrets, renderInstance } from './render-instance'
 
@@ -95,22 +96,12 @@ export async function createDeployment(o: DeployContext, options: CreateDeployme
       { timeout: 60_000, maxWait: 30_000 },
     )
     .catch(async (err: unknown) => {
-      if (isInProgressViolation(err)) throw await inProgressConflict(o, options.instanceId)
+      if (isUniqueViolationOf(err, 'deployments_one_in_progress_per_instance')) throw await inProgressConflict(o, options.instanceId)
       throw err
     })
   const appservers = await o.db.appserver.findMany({ where: { deploymentId: created.id }, select: { id: true } })
   for (const a of appservers) await o.jobs.send(QUEUES.advanceAppserver.name, { appserverId: a.id })
   return created
-}
-
-/** Locks the instance row: deployments of one instance are numbered and its secrets generated one at a time. */
-export async function lockInstance(tx: Tx, instanceId: string) {
-  // Not a UUID: PostgreSQL would refuse the cast with an error (a 500); it names no instance.
-  if (!z.uuid().safeParse(instanceId).success) throw notFound('Instance')
-  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM instances WHERE id = ${instanceId}::uuid FOR UPDATE`
-  const instance = rows.length ? await tx.instance.findUnique({ where: { id: instanceId } }) : null
-  if (!instance) throw notFound('Instance')
-  return instance
 }
 
 async function freeze(tx: Tx, o: DeployContext, instance: Awaited<ReturnType<typeof lockInstance>>) {
@@ -126,10 +117,6 @@ async function freeze(tx: Tx, o: DeployContext, instance: Awaited<ReturnType<typ
     healthPath: rendered.healthPath,
     release,
   }
-}
-
-function isInProgressViolation(err: unknown): boolean {
-  return JSON.stringify(err instanceof Error ? { m: err.message, ...err } : err).includes('deployments_one_in_progress_per_instance')
 }
 
 async function inProgressConflict(o: DeployContext, instanceId: string): Promise<DomainError> {

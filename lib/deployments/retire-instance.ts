@@ -1,7 +1,7 @@
 import { transitionAppserver } from '@/lib/appservers/appserver-log'
 import { LIVE_APPSERVER_STATES } from '@/lib/appservers/appserver-states'
 import { QUEUES } from '@/lib/jobs/queues'
-import { lockInstance } from './create-deployment'
+import { lockAppservers, lockInstance } from './locks'
 import type { Orchestrator } from './orchestrator'
 
 /**
@@ -29,7 +29,10 @@ export async function retireInstance(o: Orchestrator, instanceId: string): Promi
       select: { id: true, state: true },
       orderBy: { id: 'asc' },
     })
-    await tx.$queryRaw`SELECT id FROM appservers WHERE id = ANY(${live.map((a) => a.id)}::uuid[]) ORDER BY id FOR UPDATE`
+    await lockAppservers(
+      tx,
+      live.map((a) => a.id),
+    )
     for (const a of live) {
       await transitionAppserver(
         tx,

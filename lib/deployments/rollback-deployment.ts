@@ -5,7 +5,8 @@ import { transitionAppserver } from '@/lib/appservers/appserver-log'
 import { conflict, notFound } from '@/lib/errors'
 import { findReadableInstance } from '@/lib/instances/get-instance'
 import { QUEUES } from '@/lib/jobs/queues'
-import { createDeployment, lockInstance } from './create-deployment'
+import { createDeployment } from './create-deployment'
+import { lockAppservers, lockInstance } from './locks'
 import { assertDeploymentTransition } from './deployment-states'
 import { DEPLOYMENT_WITH_APPSERVERS } from './list-deployments'
 import type { DeployContext } from './orchestrator'
@@ -59,7 +60,10 @@ export async function rollbackDeployment(o: DeployContext, actor: Actor, instanc
     if (busy) throw conflict(`Deployment #${busy.number} is already in progress for this instance; wait for it or cancel it`)
     assertDeploymentTransition('superseded', 'building')
     await tx.deployment.update({ where: { id: current.id }, data: { status: 'building', supersededAt: null, error: null } })
-    await tx.$queryRaw`SELECT id FROM appservers WHERE deployment_id = ${current.id}::uuid ORDER BY id FOR UPDATE`
+    await lockAppservers(
+      tx,
+      current.appservers.map((a) => a.id),
+    )
     for (const a of current.appservers) {
       await transitionAppserver(
         tx,
