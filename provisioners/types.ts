@@ -1,3 +1,5 @@
+import type { MongodbResource, MysqlResource, RabbitmqResource, S3Resource } from '@/lib/blueprints'
+
 /**
  * The interfaces between the domain (lib/) and the outside systems. One adapter per system implements
  * one of these; provisioners never import from lib/ except types and config.
@@ -152,4 +154,147 @@ export interface Router {
   publish(routing: DesiredRouting): Promise<void>
   /** Removes everything routed for the instance (archive). Idempotent. */
   remove(instanceId: string): Promise<void>
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource provisioners: one instance's piece of a shared cluster (MySQL databases + user, MongoDB
+// databases + user, RabbitMQ vhost + user, S3 bucket + credentials).
+
+export const RESOURCE_KINDS = ['mysql', 'mongodb', 'rabbitmq', 's3'] as const
+export type ResourceKind = (typeof RESOURCE_KINDS)[number]
+
+/** How to reach a shared MySQL/MariaDB server as an administrator (a user with CREATE USER and GRANT OPTION). */
+export interface MysqlClusterConnection {
+  host: string
+  port: number
+  username: string
+  password: string
+  tls: boolean
+  /** Host part of the users we create ("%" = from anywhere; narrow it to the appservers' network in production). */
+  userHost: string
+}
+
+/** How to reach a MongoDB deployment as a user with userAdminAnyDatabase and dropDatabase rights. */
+export interface MongodbClusterConnection {
+  /** "host:port" or "host1:port,host2:port" (a replica set's seed list) */
+  hosts: string
+  username: string
+  password: string
+  /** database the administrator (and the users we create) are defined in */
+  authSource: string
+  replicaSet?: string
+  tls: boolean
+}
+
+/** A RabbitMQ cluster: AMQP for the appservers, the management HTTP API for us. */
+export interface RabbitmqClusterConnection {
+  /** e.g. "http://127.0.0.1:15672" (no trailing slash) */
+  managementUrl: string
+  amqpHost: string
+  amqpPort: number
+  username: string
+  password: string
+  /** appservers connect with amqps */
+  tls: boolean
+}
+
+/** An S3 (or S3-compatible) service and what it can do. */
+export interface S3ClusterConnection {
+  /** Base URL of an S3-compatible service; unset = AWS S3 in `region`. */
+  endpoint?: string
+  region: string
+  accessKeyId: string
+  secretAccessKey: string
+  pathStyle: boolean
+  /**
+   * Create an IAM user and a policy limited to the bucket per instance (AWS, or a service with the IAM API).
+   * Without it, instances get the cluster's own credentials: say so to the operator.
+   */
+  iam: boolean
+  /** IAM API address when not AWS's (S3-compatible services with IAM, tests). */
+  iamEndpoint?: string
+  /** The service implements bucket lifecycle rules (s3rver does not). */
+  lifecycle: boolean
+  /** Objects under "tracking-logs/" expire after this many days (when `lifecycle`). */
+  trackingLogsRetentionDays: number
+}
+
+/**
+ * The names of everything one instance's resource consists of. Decided once (lib/resources/resource-names.ts:
+ * owner tag + instance slug + a short suffix) and stored before anything is created, so a retry, `destroy` and
+ * the reconciler all work from the same names. Every field is optional so that `destroy` can also remove an
+ * orphan known only by part of its names.
+ */
+export interface ResourceNames {
+  /** MySQL/MongoDB/RabbitMQ user; IAM user name for S3 with IAM */
+  username?: string
+  /** MySQL and MongoDB: purpose ("openedx", "forum") → database name */
+  databases?: Record<string, string>
+  vhost?: string
+  bucket?: string
+}
+
+export interface ResourceSpec {
+  /** the resource record's id (UUIDv7) */
+  resourceId: string
+  instanceSlug: string
+  names: ResourceNames
+  /**
+   * The password the instance's user gets: generated once (CSPRNG) and stored, encrypted, before `ensure` runs,
+   * so a retry sets the same one. Unused by S3 (AWS makes the secret key).
+   */
+  password: string
+  /** S3: origins allowed to call the bucket from a browser (the instance's https:// hostnames). */
+  corsOrigins?: string[]
+}
+
+/** A step about to run; tests throw from it to prove that a retry completes what a failure left half done. */
+export type StepHook = (step: string) => void | Promise<void>
+
+export interface EnsureOptions {
+  /** The credentials a previous ensure returned, when any were stored (S3 with IAM reuses the access key). */
+  existing?: ResourceCredentialsOf<ResourceKind>
+  log?: LogSink
+  onStep?: StepHook
+}
+
+/** Everything an appserver needs to use the resource, secrets included: the caller encrypts it at rest. */
+export type ResourceCredentialsOf<K extends ResourceKind> = K extends 'mysql'
+  ? MysqlResource
+  : K extends 'mongodb'
+    ? MongodbResource
+    : K extends 'rabbitmq'
+      ? RabbitmqResource
+      : S3Resource
+
+/** One object carrying this installation's owner tag, found on a cluster (for the reconciler and leak checks). */
+export interface OwnedResourceObject {
+  type: 'database' | 'user' | 'vhost' | 'bucket' | 'iam-user'
+  name: string
+}
+
+export interface ResourceProvisioner<K extends ResourceKind = ResourceKind> {
+  readonly kind: K
+  /** The steps `ensure` runs, in order (the names passed to `onStep`). */
+  readonly ensureSteps: readonly string[]
+  /**
+   * Creates whatever is missing and sets what exists to the spec (password, grants, CORS): running it twice
+   * changes nothing, and it completes whatever an earlier failed run left half done.
+   */
+  ensure(spec: ResourceSpec, options?: EnsureOptions): Promise<ResourceCredentialsOf<K>>
+  /** Logs in with the instance's own credentials and checks they open its resource (throws otherwise). */
+  verify(spec: ResourceSpec, credentials: ResourceCredentialsOf<K>): Promise<void>
+  /**
+   * Gives the instance new credentials (`spec.password` is the new password; S3 with IAM makes a new access key
+   * and deletes the others). The old ones stop working: the instance needs a redeploy. Idempotent for one password.
+   */
+  rotate(spec: ResourceSpec, current: ResourceCredentialsOf<K>): Promise<ResourceCredentialsOf<K>>
+  /** Removes every named object (databases and their data, users, vhost, bucket and its objects). Idempotent. */
+  destroy(names: ResourceNames, log?: LogSink): Promise<void>
+  /** Everything on the cluster whose name carries this installation's owner tag. */
+  list(): Promise<OwnedResourceObject[]>
+  /** Checks the administrator credentials and rights; throws a ProvisionerError saying what is wrong. */
+  testConnection(): Promise<void>
+  /** Closes pooled connections. */
+  close(): Promise<void>
 }
