@@ -298,3 +298,11 @@ export interface ResourceProvisioner<K extends ResourceKind = ResourceKind> {
   /** Closes pooled connections. */
   close(): Promise<void>
 }
+
+/**
+ * How every name this installation creates on a cluster starts, so `list()` finds ours and nothing else:
+ * MySQL and MongoDB names use underscores ("tenon_"), RabbitMQ, S3 and IAM names dashes ("tenon-").
+ */
+export function ownedPrefix(kind: ResourceKind, ownerTag: string): string {
+  return kind === 'mysql' || kind === 'mongodb' ? `${ownerTag.replaceAll('-', '_')}_` : `${ownerTag}-`
+}
