@@ -165,7 +165,11 @@ export const ZConfigEnv = z.object({
   NOMAD_IMAGE: z.string().min(1).default('overhangio/openedx').describe('Container image of Nomad appservers (the release is its tag).'),
   NOMAD_CPU_MHZ: z.coerce.number().int().min(100).default(2000).describe('CPU reserved per Nomad appserver (MHz).'),
   NOMAD_MEMORY_MB: z.coerce.number().int().min(128).default(4096).describe('Memory reserved per Nomad appserver (MB).'),
-  PROVIDER_TIMEOUT_SECONDS: z.coerce.number().positive().default(30).describe('Timeout of one call to an outside API (OVH, Nomad).'),
+  PROVIDER_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(30)
+    .describe('Timeout of one call to an outside API (OVH, Nomad, the resource clusters).'),
   ROLLOUT_SCHEDULE: z
     .string()
     .regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron expression, e.g. "0 2 * * 0"')
@@ -187,6 +191,29 @@ export const ZConfigEnv = z.object({
     .max(100)
     .default(10)
     .describe('A scheduled rollout pauses when more than this percentage of its instances fail.'),
+  RESOURCE_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30)
+    .describe(
+      "An archived instance's databases, vhost and bucket are destroyed this many days after its final export (restore until then).",
+    ),
+  RESOURCE_RETRY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .default(6)
+    .describe('Automatic retries of a failing resource (with backoff) before it is marked failed for a person to retry.'),
+  ARCHIVE_EXPORT_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Folder the final MySQL export of an archived instance is written to (gzipped SQL). Default DATA_DIR/exports; use durable storage.',
+    ),
+  MYSQLDUMP_PATH: z.string().min(1).default('mysqldump').describe('The mysqldump (or mariadb-dump) program used for final exports.'),
   CRASH_POINT: z
     .string()
     .optional()
@@ -236,6 +263,7 @@ export interface Config {
     orphanGraceMs: number
     reconcileIntervalMs: number
   }
+  resources: { retentionDays: number; retryLimit: number; exportDir: string; mysqldumpPath: string }
   crashPoint: string | undefined
   /** set when VM_DRIVER=ovh or the OVH variables are given */
   ovh: OvhConfig | undefined
@@ -372,6 +400,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       rollbackKeep: e.ROLLBACK_KEEP,
       orphanGraceMs: e.ORPHAN_GRACE_SECONDS * 1000,
       reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
+    },
+    resources: {
+      retentionDays: e.RESOURCE_RETENTION_DAYS,
+      retryLimit: e.RESOURCE_RETRY_LIMIT,
+      exportDir: e.ARCHIVE_EXPORT_DIR ?? path.join(e.DATA_DIR, 'exports'),
+      mysqldumpPath: e.MYSQLDUMP_PATH,
     },
     crashPoint: e.CRASH_POINT,
     ovh: ovhConfig(e),

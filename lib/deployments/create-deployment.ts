@@ -11,6 +11,7 @@ import { sealJson } from '@/lib/secrets'
 import { splitSecrets } from './frozen-configuration'
 import { lockInstance } from './locks'
 import type { DeployContext } from './orchestrator'
+import { resourcesForRender } from '@/lib/resources/instance-resources'
 import { ensureInstanceSecrets, renderInstance } from './render-instance'
 
 type Tx = Prisma.TransactionClient
@@ -106,7 +107,7 @@ export async function createDeployment(o: DeployContext, options: CreateDeployme
 
 async function freeze(tx: Tx, o: DeployContext, instance: Awaited<ReturnType<typeof lockInstance>>) {
   const secrets = await ensureInstanceSecrets(tx, o.box, instance)
-  const rendered = renderInstance(instance, secrets, o.config.hostingZone)
+  const rendered = renderInstance(instance, secrets, o.config.hostingZone, await resourcesForRender(tx, o.box, instance.id))
   const { plain, secrets: secretValues } = splitSecrets(rendered.variables, rendered.secretKeys)
   const release =
     typeof (instance.settings as { release?: unknown }).release === 'string' ? (instance.settings as { release: string }).release : null

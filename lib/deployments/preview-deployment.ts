@@ -7,6 +7,7 @@ import { findReadableInstance } from '@/lib/instances/get-instance'
 import { openJson } from '@/lib/secrets'
 import { joinSecrets } from './frozen-configuration'
 import type { Orchestrator } from './orchestrator'
+import { resourcesForRender } from '@/lib/resources/instance-resources'
 import { instanceSecrets, renderInstance } from './render-instance'
 
 /**
@@ -19,7 +20,8 @@ export async function previewDeployment(o: Pick<Orchestrator, 'db' | 'config' | 
   assertStaff(actor)
   // Secrets the first deployment would generate are generated here too, for the shape only (masked, not stored).
   const secrets = getBlueprint(instance.blueprint).generateMissingSecrets(instanceSecrets(o.box, instance), randomBytes)
-  const next = renderInstance(instance, secrets, o.config.hostingZone)
+  const resources = await o.db.$transaction((tx) => resourcesForRender(tx, o.box, instance.id))
+  const next = renderInstance(instance, secrets, o.config.hostingZone, resources)
   const active = await o.db.deployment.findFirst({ where: { instanceId: instance.id, status: 'active' } })
   const before = active
     ? joinSecrets(active.configuration as Record<string, unknown>, openJson<Record<string, unknown>>(o.box, active.configurationSecrets))

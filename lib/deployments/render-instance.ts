@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { parse as parseYaml } from 'yaml'
-import { getBlueprint, type RenderedConfiguration } from '@/lib/blueprints'
+import { getBlueprint, type InstanceResources, type RenderedConfiguration } from '@/lib/blueprints'
 import type { Prisma } from '@/lib/db/generated/client'
 import type { Instance } from '@/lib/db/generated/client'
 import { openJson, sealJson, type SecretBox } from '@/lib/secrets'
@@ -8,7 +8,12 @@ import { openJson, sealJson, type SecretBox } from '@/lib/secrets'
 type Tx = Prisma.TransactionClient
 
 /** Renders what a deployment of `instance` would run now (pure apart from its inputs). */
-export function renderInstance(instance: Instance, secrets: Record<string, string>, hostingZone: string): RenderedConfiguration {
+export function renderInstance(
+  instance: Instance,
+  secrets: Record<string, string>,
+  hostingZone: string,
+  resources: InstanceResources,
+): RenderedConfiguration {
   const extra: unknown = instance.extraSettings.trim() ? parseYaml(instance.extraSettings) : {}
   return getBlueprint(instance.blueprint).renderConfiguration({
     instance: { id: instance.id, slug: instance.slug, name: instance.name },
@@ -16,8 +21,7 @@ export function renderInstance(instance: Instance, secrets: Record<string, strin
     extraSettings: extra && typeof extra === 'object' && !Array.isArray(extra) ? (extra as Record<string, unknown>) : {},
     hostingZone,
     secrets,
-    // [resources] fills these in; until then the render records its local fallbacks.
-    resources: {},
+    resources,
   })
 }
 

@@ -7,6 +7,9 @@ import type { Prisma } from '@/lib/db/generated/client'
 import type { Blueprint } from '@/lib/db/generated/enums'
 import { conflict, invalidInput, type FieldError } from '@/lib/errors'
 import { isUniqueViolation } from '@/lib/db/errors'
+import type { JobSender } from '@/lib/jobs/send'
+import { placeAndAudit, sendEnsureJobs } from '@/lib/resources/provision-resources'
+import type { SecretBox } from '@/lib/secrets'
 import { checkExtraSettings } from './extra-settings'
 import type { TCreateInstanceRequest, TInstance } from './schemas'
 import { slugify, slugProblem } from './slug'
@@ -18,10 +21,12 @@ export interface CreateInstanceOptions {
   actor: Actor
   hostingZone: string
   input: TCreateInstanceRequest
+  /** Placement of the instance's resources on the shared clusters (none when no cluster is configured). */
+  resources: { box: SecretBox; ownerTag: string; jobs: JobSender }
 }
 
 /** Staff create an instance for an organization. Nothing is written unless every field is valid. */
-export async function createInstance({ db, actor, hostingZone, input }: CreateInstanceOptions): Promise<TInstance> {
+export async function createInstance({ db, actor, hostingZone, input, resources }: CreateInstanceOptions): Promise<TInstance> {
   assertStaff(actor)
   const blueprint = input.blueprint as Blueprint
   const slug = input.slug?.trim() ?? slugify(input.name)
@@ -36,7 +41,7 @@ export async function createInstance({ db, actor, hostingZone, input }: CreateIn
   if (fields.length || !settings.ok) throw invalidInput(fields)
 
   try {
-    const row = await db.$transaction(async (tx) => {
+    const { row, resourceIds } = await db.$transaction(async (tx) => {
       const created = await tx.instance.create({
         data: {
           organizationId: input.organizationId,
@@ -57,8 +62,10 @@ export async function createInstance({ db, actor, hostingZone, input }: CreateIn
         organizationId: created.organizationId,
         after: auditableInstance(created),
       })
-      return created
+      const placed = await placeAndAudit(tx, { actor, box: resources.box, ownerTag: resources.ownerTag, instance: created })
+      return { row: created, resourceIds: placed }
     })
+    await sendEnsureJobs(resources.jobs, resourceIds)
     return toInstance(row, hostingZone)
   } catch (err) {
     if (isUniqueViolation(err, 'slug')) {

@@ -9,6 +9,13 @@ import type { Orchestrator } from '@/lib/deployments/orchestrator'
 import { retireInstance } from '@/lib/deployments/retire-instance'
 import { advanceRollout } from '@/lib/rollouts/advance-rollout'
 import { startScheduledRollout } from '@/lib/rollouts/scheduled-rollout'
+import { destroyResource } from '@/lib/resources/destroy-resource'
+import { ensureResource } from '@/lib/resources/ensure-resource'
+import { exportInstance } from '@/lib/resources/export-instance'
+import { purgeInstance } from '@/lib/resources/purge-instance'
+import { reconcileResources } from '@/lib/resources/reconcile-resources'
+import type { ResourceContext } from '@/lib/resources/resource-context'
+import { rotateResource } from '@/lib/resources/rotate-resource'
 import { expireCredentials } from './expire-credentials'
 import { QUEUES, type QueueDefinition } from './queues'
 
@@ -17,6 +24,7 @@ export interface JobContext {
   config: Config
   log: Logger
   orchestrator: Orchestrator
+  resources: ResourceContext
 }
 
 /**
@@ -59,6 +67,18 @@ export const scheduledRolloutJob = define(QUEUES.scheduledRollout, z.object({}).
   startScheduledRollout(orchestrator),
 )
 
+const resourceId = z.object({ resourceId: z.uuid() })
+const instanceId = z.object({ instanceId: z.uuid() })
+
+export const ensureResourceJob = define(QUEUES.ensureResource, resourceId, (p, { resources }) => ensureResource(resources, p.resourceId))
+export const rotateResourceJob = define(QUEUES.rotateResource, resourceId, (p, { resources }) => rotateResource(resources, p.resourceId))
+export const destroyResourceJob = define(QUEUES.destroyResource, resourceId, (p, { resources }) => destroyResource(resources, p.resourceId))
+export const exportInstanceJob = define(QUEUES.exportInstance, instanceId, (p, { resources }) => exportInstance(resources, p.instanceId))
+export const purgeInstanceJob = define(QUEUES.purgeInstance, instanceId, (p, { resources }) => purgeInstance(resources, p.instanceId))
+export const reconcileResourcesJob = define(QUEUES.reconcileResources, z.object({}).passthrough(), (_p, { resources }) =>
+  reconcileResources(resources),
+)
+
 export const JOBS: JobDefinition[] = [
   expireCredentialsJob,
   advanceAppserverJob,
@@ -67,4 +87,10 @@ export const JOBS: JobDefinition[] = [
   reconcileAppserversJob,
   retireInstanceJob,
   scheduledRolloutJob,
+  ensureResourceJob,
+  rotateResourceJob,
+  destroyResourceJob,
+  exportInstanceJob,
+  purgeInstanceJob,
+  reconcileResourcesJob,
 ]

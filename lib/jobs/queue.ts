@@ -4,6 +4,7 @@ import type { Config } from '@/lib/config'
 import type { Db } from '@/lib/db/client'
 import { createOrchestrator } from '@/lib/deployments/create-orchestrator'
 import type { Orchestrator } from '@/lib/deployments/orchestrator'
+import { createResourceContext, type ResourceContext } from '@/lib/resources/resource-context'
 import { JOBS, type JobContext, type JobDefinition } from './definitions'
 import { createQueues, QUEUES } from './queues'
 import { bossSender, QUEUE_SCHEMA } from './send'
@@ -31,7 +32,13 @@ export async function startQueue(
 }
 
 /** Queues whose jobs are short steps of a chain: polled often, logged at debug level (there are many). */
-const STEP_QUEUES = new Set<string>([QUEUES.advanceAppserver.name, QUEUES.advanceDeployment.name, QUEUES.advanceRollout.name])
+const STEP_QUEUES = new Set<string>([
+  QUEUES.advanceAppserver.name,
+  QUEUES.advanceDeployment.name,
+  QUEUES.advanceRollout.name,
+  QUEUES.ensureResource.name,
+  QUEUES.destroyResource.name,
+])
 
 /**
  * pg-boss 10 runs one job at a time per work() subscription, at most one every pollingIntervalSeconds unless the job
@@ -56,10 +63,12 @@ export async function startWorkers(opts: {
   log: Logger
   jobs?: JobDefinition[]
   orchestrator?: Orchestrator
+  resources?: ResourceContext
 }): Promise<{ stop: () => void }> {
   const orchestrator =
     opts.orchestrator ?? createOrchestrator({ db: opts.db, config: opts.config, log: opts.log, jobs: bossSender(opts.boss) })
-  const ctx: JobContext = { db: opts.db, config: opts.config, log: opts.log, orchestrator }
+  const resources = opts.resources ?? createResourceContext(orchestrator)
+  const ctx: JobContext = { db: opts.db, config: opts.config, log: opts.log, orchestrator, resources }
   const jobs = opts.jobs ?? JOBS
   for (const job of jobs) {
     for (let i = 0; i < subscriptionsFor(job.name, opts.config.workerConcurrency); i++) await subscribe(job)
@@ -77,7 +86,13 @@ export async function startWorkers(opts: {
     timer = setInterval(() => void queueReconcile(), intervalMs)
     timer.unref()
   }
-  return { stop: () => clearInterval(timer) }
+  return {
+    stop: () => {
+      clearInterval(timer)
+      // Pools of the cluster connections this worker opened; jobs still running finish on their own connections.
+      if (!opts.resources) void resources.close()
+    },
+  }
 
   async function subscribe(job: JobDefinition) {
     const step = STEP_QUEUES.has(job.name)

@@ -27,6 +27,13 @@ export const QUEUES = {
   advanceRollout: { name: 'rollout.advance', retryLimit: 5, retryDelaySeconds: 5, expireInSeconds: 300 },
   reconcileAppservers: { name: 'appservers.reconcile', retryLimit: 1, retryDelaySeconds: 30, expireInSeconds: 600, schedule: '* * * * *' },
   retireInstance: { name: 'instance.retire', retryLimit: 5, retryDelaySeconds: 10, expireInSeconds: 300 },
+  // Resources (lib/resources): each job is one resource's (or one archived instance's) next step.
+  ensureResource: { name: 'resource.ensure', retryLimit: 3, retryDelaySeconds: 10, expireInSeconds: 900 },
+  rotateResource: { name: 'resource.rotate', retryLimit: 5, retryDelaySeconds: 15, expireInSeconds: 900 },
+  destroyResource: { name: 'resource.destroy', retryLimit: 5, retryDelaySeconds: 30, expireInSeconds: 1800 },
+  exportInstance: { name: 'instance.export', retryLimit: 5, retryDelaySeconds: 60, expireInSeconds: 3600 },
+  purgeInstance: { name: 'instance.purge', retryLimit: 5, retryDelaySeconds: 60, expireInSeconds: 3600 },
+  reconcileResources: { name: 'resources.reconcile', retryLimit: 1, retryDelaySeconds: 60, expireInSeconds: 900, schedule: '* * * * *' },
   scheduledRollout: { name: 'rollout.scheduled', retryLimit: 1, retryDelaySeconds: 60, expireInSeconds: 300 },
 } as const satisfies Record<string, QueueDefinition>
 

@@ -54,6 +54,7 @@ describe('a scheduler rollout over 50 Nomad instances with injected failures', (
         db: env.db,
         actor: scheduler,
         hostingZone: env.config.hostingZone,
+        resources: { box: env.orchestrator.box, ownerTag: env.config.ownerTag, jobs: env.orchestrator.jobs },
         input: {
           organizationId,
           name: `Fleet site ${i} ${uniq()}`,

@@ -73,6 +73,7 @@ export async function startDeployer(env: Record<string, string> = {}, opts: { wo
         db: fresh.db,
         actor: staff,
         hostingZone: config.hostingZone,
+        resources: { box: orchestrator.box, ownerTag: config.ownerTag, jobs: orchestrator.jobs },
         input: {
           organizationId: org.id,
           name: `Site ${uniq()}`,

@@ -100,9 +100,10 @@ describe('SecretBox', () => {
 
   it('sealJson / openJson round trip a JSON value', () => {
     const box = createSecretBox([NEW])
-    const value = { MYSQL_PASSWORD: 'pw', nested: { list: [1, 'two', null] } }
+    // Long enough that random base64url ciphertext cannot contain it by chance (a two-letter value did, 1 run in 40).
+    const value = { MYSQL_PASSWORD: 'plaintext-password-value', nested: { list: [1, 'two', null] } }
     const sealed = sealJson(box, value)
-    expect(sealed).not.toContain('pw')
+    expect(sealed).not.toContain('plaintext-password-value')
     expect(openJson(box, sealed)).toEqual(value)
   })
 })

@@ -9,6 +9,16 @@ import * as instances from '@/app/api/v1/instances/route'
 import * as deployments from '@/app/api/v1/instances/[id]/deployments/route'
 import * as deploymentPreview from '@/app/api/v1/instances/[id]/deployments/preview/route'
 import * as cancelDeployment from '@/app/api/v1/instances/[id]/deployments/[deploymentId]/cancel/route'
+import * as clusters from '@/app/api/v1/clusters/route'
+import * as cluster from '@/app/api/v1/clusters/[id]/route'
+import * as clusterTest from '@/app/api/v1/clusters/[id]/test/route'
+import * as instanceResources from '@/app/api/v1/instances/[id]/resources/route'
+import * as restoreInstance from '@/app/api/v1/instances/[id]/restore/route'
+import * as purgeInstance from '@/app/api/v1/instances/[id]/purge/route'
+import * as resource from '@/app/api/v1/resources/[id]/route'
+import * as resourceRetry from '@/app/api/v1/resources/[id]/retry/route'
+import * as resourceRotate from '@/app/api/v1/resources/[id]/rotate/route'
+import * as resourceCredentials from '@/app/api/v1/resources/[id]/credentials/route'
 import * as rollouts from '@/app/api/v1/rollouts/route'
 import * as rollout from '@/app/api/v1/rollouts/[id]/route'
 import * as rolloutItems from '@/app/api/v1/rollouts/[id]/items/route'
@@ -35,6 +45,16 @@ export const ROUTE_MODULES: Record<string, Partial<Record<'GET' | 'POST' | 'PATC
   deployments,
   deploymentPreview,
   cancelDeployment,
+  clusters,
+  cluster,
+  clusterTest,
+  instanceResources,
+  restoreInstance,
+  purgeInstance,
+  resource,
+  resourceRetry,
+  resourceRotate,
+  resourceCredentials,
   rollouts,
   rollout,
   rolloutItems,

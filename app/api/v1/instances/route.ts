@@ -1,6 +1,7 @@
 import { defineRoute } from '@/app/api/_lib/route'
 import { createInstance } from '@/lib/instances/create-instance'
 import { listInstances } from '@/lib/instances/list-instances'
+import { getResourceContext } from '@/lib/resources/get-resource-context'
 import { ZCreateInstanceRequest, ZInstance, ZInstancePage, ZListInstancesQuery } from '@/lib/instances/schemas'
 
 export const GET = defineRoute(
@@ -28,5 +29,14 @@ export const POST = defineRoute(
     status: 201,
     errors: [403, 409],
   },
-  ({ actor, body, ctx }) => createInstance({ db: ctx.db, actor, hostingZone: ctx.config.hostingZone, input: body }),
+  async ({ actor, body, ctx }) => {
+    const rc = await getResourceContext()
+    return createInstance({
+      db: ctx.db,
+      actor,
+      hostingZone: ctx.config.hostingZone,
+      input: body,
+      resources: { box: rc.box, ownerTag: rc.config.ownerTag, jobs: rc.jobs },
+    })
+  },
 )

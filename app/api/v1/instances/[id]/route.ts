@@ -43,7 +43,8 @@ export const DELETE = defineRoute(
   {
     method: 'DELETE',
     path: '/api/v1/instances/{id}',
-    summary: 'Archive an instance (staff; ?confirm=<slug>)',
+    summary:
+      'Archive an instance (staff; ?confirm=<slug>): appservers stop, a final export is taken, data is kept until the retention period ends',
     tag: 'Instances',
     auth: 'user',
     params: ZParams,
@@ -59,8 +60,11 @@ export const DELETE = defineRoute(
       id: params.id,
       confirm: query.confirm,
     })
-    // Its appservers and routing go in the background (the reconciler finishes it if this job is lost).
-    await (await getDeployContext()).jobs.send(QUEUES.retireInstance.name, { instanceId: archived.id })
+    // Its appservers and routing go in the background, then the final export of its databases, which schedules
+    // the deletion of its resources after the retention period (the reconcilers finish both if a job is lost).
+    const { jobs } = await getDeployContext()
+    await jobs.send(QUEUES.retireInstance.name, { instanceId: archived.id })
+    await jobs.send(QUEUES.exportInstance.name, { instanceId: archived.id })
     return archived
   },
 )
