@@ -24,6 +24,13 @@ export const ZInstance = z
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     archivedAt: z.iso.datetime().nullable(),
+    purgeAfter: z.iso
+      .datetime()
+      .nullable()
+      .describe(
+        'Archived: its databases, vhost and bucket are destroyed after this unless it is restored (set once the final export is taken).',
+      ),
+    purgedAt: z.iso.datetime().nullable().describe('Archived: when its data was destroyed (no restore after this).'),
   })
   .meta({ id: 'Instance' })
 export type TInstance = z.infer<typeof ZInstance>

@@ -25,6 +25,8 @@ export function toInstance(row: InstanceRow, hostingZone: string): TInstance {
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     archivedAt: row.archivedAt?.toISOString() ?? null,
+    purgeAfter: row.purgeAfter?.toISOString() ?? null,
+    purgedAt: row.purgedAt?.toISOString() ?? null,
   }
 }
 
