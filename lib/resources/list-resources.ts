@@ -11,7 +11,7 @@ export async function listInstanceResources(db: Db, actor: Actor, instanceId: st
   const instance = await findReadableInstance(db, actor, instanceId)
   const staff = isStaff(actor)
   const [rows, clusters, exports] = await Promise.all([
-    db.resource.findMany({ where: { instanceId }, include: RESOURCE_WITH_CLUSTER, orderBy: [{ createdAt: 'desc' }] }),
+    db.resource.findMany({ where: { instanceId }, include: RESOURCE_WITH_CLUSTER, orderBy: [{ kind: 'asc' }, { createdAt: 'desc' }] }),
     db.cluster.groupBy({ by: ['kind'], where: { acceptsNew: true } }),
     staff ? db.instanceExport.findMany({ where: { instanceId }, orderBy: { createdAt: 'desc' }, take: 20 }) : Promise.resolve([]),
   ])
