@@ -33,12 +33,14 @@ export async function ensureResource(ctx: ResourceContext, resourceId: string): 
     const spec = resourceSpec(ctx, row)
     try {
       const credentials = await provisioner.ensure(spec, { existing: storedCredentials(ctx, row) })
+      // Stored before verify: if verify fails (an AWS key not yet usable everywhere), the next attempt reuses this key
+      // instead of replacing it again. The transaction commits it either way, as the catch does not rethrow.
+      await tx.resource.update({ where: { id: row.id }, data: { credentials: sealJson(ctx.box, credentials) } })
       await provisioner.verify(spec, credentials)
       await tx.resource.update({
         where: { id: row.id },
         data: {
           state: 'ready',
-          credentials: sealJson(ctx.box, credentials),
           attempts: 0,
           lastError: null,
           nextAttemptAt: null,
