@@ -7,6 +7,7 @@
  */
 import * as api from './api'
 import * as orchestration from './orchestration'
+import * as provisioning from './provisioning'
 import { BenchError, hardware, hardwareLine, runCleanups } from './support'
 
 interface Benchmark {
@@ -14,7 +15,7 @@ interface Benchmark {
   run(): Promise<unknown>
 }
 
-const BENCHMARKS: Record<string, Benchmark> = { api, orchestration }
+const BENCHMARKS: Record<string, Benchmark> = { api, orchestration, provisioning }
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => !a.startsWith('--'))

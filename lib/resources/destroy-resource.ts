@@ -1,6 +1,7 @@
 import { systemActor } from '@/lib/auth/actor'
 import { recordAudit } from '@/lib/audit/record-audit'
 import type { ResourceState } from '@/lib/db/generated/enums'
+import { completePurge } from './purge-instance'
 import type { ResourceContext } from './resource-context'
 import { namesOf, withResourceLock } from './resource-lock'
 
@@ -10,7 +11,9 @@ import { namesOf, withResourceLock } from './resource-lock'
  * is thrown for the queue to retry (the reconciler re-sends destroying resources that stall).
  */
 export async function destroyResource(ctx: ResourceContext, resourceId: string): Promise<ResourceState | 'busy' | 'missing'> {
-  return withResourceLock(ctx, resourceId, async (tx, row) => {
+  let instanceId: string | undefined
+  const result = await withResourceLock(ctx, resourceId, async (tx, row) => {
+    instanceId = row.instanceId
     if (row.state !== 'destroying') return row.state
     await ctx.provisioner(row.cluster).destroy(namesOf(row))
     await tx.resource.update({
@@ -28,4 +31,7 @@ export async function destroyResource(ctx: ResourceContext, resourceId: string):
     })
     return 'destroyed' as const
   })
+  // The last resource of a purged instance records the purge (after this transaction committed, so it is counted).
+  if (result === 'destroyed' && instanceId) await completePurge(ctx, instanceId)
+  return result
 }

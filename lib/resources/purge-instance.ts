@@ -6,15 +6,15 @@ import { lockInstance } from '@/lib/deployments/locks'
 import { conflict, invalidInput } from '@/lib/errors'
 import { findReadableInstance } from '@/lib/instances/get-instance'
 import { QUEUES } from '@/lib/jobs/queues'
-import { destroyResource } from './destroy-resource'
 import type { ResourceContext } from './resource-context'
 
 /**
  * The purge job: once an archived instance's retention period is over (or staff asked to destroy now), its
- * resources go to destroying, each is destroyed, and the instance records when its data was deleted. Safe to
- * run again at any point; a restore that got there first leaves nothing to do.
+ * resources go to destroying and a destroy job is sent for each (they run in parallel on the workers); the last
+ * one to finish records when the instance's data was deleted (`completePurge`). Safe to run again at any point;
+ * a restore that got there first leaves nothing to do.
  */
-export async function purgeInstance(ctx: ResourceContext, instanceId: string): Promise<'purged' | 'not-due' | 'pending'> {
+export async function purgeInstance(ctx: ResourceContext, instanceId: string): Promise<'started' | 'not-due' | 'purged'> {
   const ids = await ctx.db.$transaction(async (tx) => {
     const instance = await lockInstance(tx, instanceId)
     if (instance.status !== 'archived' || instance.purgedAt || !instance.purgeAfter || instance.purgeAfter > ctx.now()) return undefined
@@ -34,15 +34,21 @@ export async function purgeInstance(ctx: ResourceContext, instanceId: string): P
     return live.map((r) => r.id)
   })
   if (!ids) return 'not-due'
-  const results = []
-  for (const id of ids) results.push(await destroyResource(ctx, id))
-  // Another worker holds one of them: it finishes that one; the reconciler sends this job again.
-  if (results.some((r) => r === 'busy')) return 'pending'
+  for (const resourceId of ids) await ctx.jobs.send(QUEUES.destroyResource.name, { resourceId })
+  return (await completePurge(ctx, instanceId)) ? 'purged' : 'started'
+}
+
+/**
+ * Records that an archived instance's data is gone once none of its resources is left (called by the purge job and
+ * after each destroy). Under the instance's row lock, so the last two destroys finishing together record it once.
+ */
+export async function completePurge(ctx: ResourceContext, instanceId: string): Promise<boolean> {
   return ctx.db.$transaction(async (tx) => {
     const instance = await lockInstance(tx, instanceId)
-    if (instance.purgedAt) return 'purged' as const
+    if (instance.purgedAt) return true
+    if (instance.status !== 'archived' || !instance.purgeAfter || instance.purgeAfter > ctx.now()) return false
     const left = await tx.resource.count({ where: { instanceId, state: { not: 'destroyed' } } })
-    if (left) return 'pending' as const
+    if (left) return false
     await tx.instance.update({ where: { id: instanceId }, data: { purgedAt: ctx.now() } })
     await recordAudit(tx, {
       actor: systemActor('resources'),
@@ -51,7 +57,7 @@ export async function purgeInstance(ctx: ResourceContext, instanceId: string): P
       targetId: instanceId,
       organizationId: instance.organizationId,
     })
-    return 'purged' as const
+    return true
   })
 }
 
@@ -80,5 +86,6 @@ export async function requestPurge(ctx: ResourceContext, actor: Actor, instanceI
       after: { purgeAfter: now.toISOString() },
     })
   })
-  await ctx.jobs.send(QUEUES.purgeInstance.name, { instanceId })
+  // Started here rather than by a job: it only marks the resources and queues their destroy jobs.
+  await purgeInstance(ctx, instanceId)
 }
