@@ -11,7 +11,6 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { systemActor } from '@/lib/auth/actor'
-import { createCluster } from '@/lib/clusters/create-cluster'
 import { parseConfig } from '@/lib/config'
 import { createDb } from '@/lib/db/client'
 import { applyMigrations } from '@/lib/db/migrate'
@@ -28,9 +27,10 @@ import type { ResourceKind, ResourceProvisioner } from '@/provisioners/types'
 import { startMongodbDouble } from '@/test/fakes/mongodb/server'
 import { createMariadbAdmin } from '@/test/support/mariadb-admin'
 import { TEST_PG_URL } from '@/test/support/postgres'
-import { startS3rver, S3RVER_CREDENTIALS } from '@/test/support/s3rver'
+import { registerLocalClusters } from '@/test/support/clusters'
+import { startS3rver } from '@/test/support/s3rver'
 import { createScratchDatabase } from '@/test/support/scratch-database'
-import { MARIADB, RABBITMQ, requireMariadb, requireRabbitmq } from '@/test/support/services'
+import { requireMariadb, requireRabbitmq } from '@/test/support/services'
 import { BenchError, hardware, hardwareLine, loadAverage, onCleanup, percentile, runCleanups, table } from './support'
 
 export const title = 'Provisioning: databases, vhosts and buckets for a fleet on the real MariaDB, RabbitMQ and s3rver'
@@ -136,42 +136,7 @@ export async function run(): Promise<void> {
   const workers = await startWorkers({ boss, db, config, log, orchestrator, resources })
   onCleanup(async () => workers.stop())
 
-  await createCluster(resources, staff, {
-    kind: 'mysql',
-    name: 'mariadb',
-    acceptsNew: true,
-    testConnection: true,
-    connection: { host: MARIADB.host, port: MARIADB.port, username: admin.username, password: admin.password, tls: false, userHost: '%' },
-  })
-  await createCluster(resources, staff, {
-    kind: 'rabbitmq',
-    name: 'rabbitmq',
-    acceptsNew: true,
-    testConnection: true,
-    connection: { ...RABBITMQ, tls: false },
-  })
-  await createCluster(resources, staff, {
-    kind: 's3',
-    name: 's3rver',
-    acceptsNew: true,
-    testConnection: true,
-    connection: {
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      ...S3RVER_CREDENTIALS,
-      pathStyle: true,
-      iam: false,
-      lifecycle: false,
-      trackingLogsRetentionDays: 90,
-    },
-  })
-  await createCluster(resources, staff, {
-    kind: 'mongodb',
-    name: 'mongodb-double',
-    acceptsNew: true,
-    testConnection: true,
-    connection: { hosts: mongo.address, username: 'root', password: mongoPassword, authSource: 'admin', tls: false },
-  })
+  await registerLocalClusters(resources, { admin, s3, mongo, mongoPassword })
   const organization = await db.organization.create({ data: { name: 'Bench', slug: `bench-${ownerTag}` } })
 
   console.log(`  ${count} instances, ${concurrency} at a time, ${KINDS.length} resources each (${KINDS.join(', ')})`)

@@ -31,7 +31,8 @@ import { ownedPrefix, type ResourceKind } from '@/provisioners/types'
 import { startMongodbDouble, type MongodbDouble } from '@/test/fakes/mongodb/server'
 import { startDeployer, type Deployer } from '@/test/support/deployer'
 import { createMariadbAdmin, type MariadbAdmin } from '@/test/support/mariadb-admin'
-import { startS3rver, S3RVER_CREDENTIALS, type RunningS3rver } from '@/test/support/s3rver'
+import { registerLocalClusters } from '@/test/support/clusters'
+import { startS3rver, type RunningS3rver } from '@/test/support/s3rver'
 import { MARIADB, RABBITMQ, requireRabbitmq } from '@/test/support/services'
 import { uniq } from '@/test/support/fixtures'
 import { waitFor } from './helpers'
@@ -100,45 +101,8 @@ beforeAll(async () => {
   admin = await createMariadbAdmin(env.config.ownerTag)
   s3 = await startS3rver()
   mongo = await startMongodbDouble({ adminUser: 'root', adminPassword: mongoAdminPassword })
-  const mysqlConnection = { host: MARIADB.host, port: MARIADB.port, username: admin.username, password: admin.password }
-  // Two clusters on the same server: placement must spread instances between them.
-  for (const name of ['mysql-a', 'mysql-b'])
-    await createCluster(rc, staff, {
-      kind: 'mysql',
-      name,
-      acceptsNew: true,
-      testConnection: true,
-      connection: { ...mysqlConnection, tls: false, userHost: '%' },
-    })
-  await createCluster(rc, staff, {
-    kind: 'rabbitmq',
-    name: 'rabbit-1',
-    acceptsNew: true,
-    testConnection: true,
-    connection: { ...RABBITMQ, tls: false },
-  })
-  await createCluster(rc, staff, {
-    kind: 's3',
-    name: 's3rver',
-    acceptsNew: true,
-    testConnection: true,
-    connection: {
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      ...S3RVER_CREDENTIALS,
-      pathStyle: true,
-      iam: false,
-      lifecycle: false,
-      trackingLogsRetentionDays: 90,
-    },
-  })
-  await createCluster(rc, staff, {
-    kind: 'mongodb',
-    name: 'mongo-1',
-    acceptsNew: true,
-    testConnection: true,
-    connection: { hosts: mongo.address, username: 'root', password: mongoAdminPassword, authSource: 'admin', tls: false },
-  })
+  // Two MySQL clusters on the same server: placement must spread instances between them.
+  await registerLocalClusters(rc, { admin, s3, mongo, mongoPassword: mongoAdminPassword, mysqlNames: ['mysql-a', 'mysql-b'] })
 })
 
 afterAll(async () => {
