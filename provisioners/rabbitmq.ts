@@ -4,6 +4,7 @@
  */
 import { connect } from 'amqplib'
 import { z } from 'zod'
+import { parseAnswer } from './parse-answer'
 import {
   ProvisionerError,
   ownedPrefix,
@@ -149,20 +150,7 @@ export function createRabbitmqProvisioner(
   }
 
   function parse<S extends z.ZodType>(operation: string, schema: S, text: string): z.infer<S> {
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      throw new ProvisionerError(PROVIDER, operation, 'the management API answered something that is not JSON')
-    }
-    const parsed = schema.safeParse(json)
-    if (!parsed.success)
-      throw new ProvisionerError(
-        PROVIDER,
-        operation,
-        `unexpected answer from the management API: ${z.prettifyError(parsed.error).slice(0, 300)}`,
-      )
-    return parsed.data
+    return parseAnswer(PROVIDER, operation, schema, text, 'the management API')
   }
 
   function checkName(operation: string, what: 'vhost' | 'username', value: string | undefined): string {

@@ -3,6 +3,7 @@
  * docker task driver. The job spec carries the frozen configuration, so there is nothing to configure afterwards.
  */
 import { z } from 'zod'
+import { parseAnswer } from '../parse-answer'
 import {
   ProvisionerError,
   parseVmName,
@@ -159,16 +160,7 @@ export function createNomadDriver(options: NomadDriverOptions): VmDriver {
   }
 
   function parse<S extends z.ZodType>(operation: string, schema: S, text: string): z.infer<S> {
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      throw new ProvisionerError(PROVIDER, operation, 'answer is not JSON')
-    }
-    const parsed = schema.safeParse(json)
-    if (!parsed.success)
-      throw new ProvisionerError(PROVIDER, operation, `unexpected answer: ${z.prettifyError(parsed.error).slice(0, 300)}`)
-    return parsed.data
+    return parseAnswer(PROVIDER, operation, schema, text, 'Nomad')
   }
 
   const jobPath = (jobId: string) => `/v1/job/${encodeURIComponent(jobId)}`
