@@ -10,6 +10,7 @@ interface Metrics {
   jobs: client.Gauge<'queue' | 'state'>
   instances: client.Gauge<'status'>
   appservers: client.Gauge<'state' | 'driver'>
+  resources: client.Gauge<'kind' | 'state' | 'cluster'>
 }
 
 const g = globalThis as unknown as { tenonMetrics?: Metrics }
@@ -38,6 +39,12 @@ export function getMetrics(): Metrics {
         name: 'tenon_appservers',
         help: 'Appservers not yet terminated, by state and driver',
         labelNames: ['state', 'driver'],
+        registers: [registry],
+      }),
+      resources: new client.Gauge({
+        name: 'tenon_resources',
+        help: 'Resources not yet destroyed, by kind, state and cluster (failed ones need a person)',
+        labelNames: ['kind', 'state', 'cluster'],
         registers: [registry],
       }),
     }

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import { systemActor } from '@/lib/auth/actor'
 import { recordAudit } from '@/lib/audit/record-audit'
 import type { ResourceState } from '@/lib/db/generated/enums'
+import { notifyEvent } from '@/lib/events/notify'
 import { QUEUES } from '@/lib/jobs/queues'
 import { sealJson } from '@/lib/secrets'
 import type { ResourceContext } from './resource-context'
@@ -58,6 +60,14 @@ export async function ensureResource(ctx: ResourceContext, resourceId: string): 
       if (decision.retry) {
         retryAt = new Date(now.getTime() + decision.delayMs)
         await tx.resource.update({ where: { id: row.id }, data: { attempts, lastError: failure.message, nextAttemptAt: retryAt } })
+        // Not audited (nothing changed hands), but open consoles show the attempt and its error.
+        await notifyEvent(tx, {
+          id: randomUUID(),
+          action: 'resource.retry_scheduled',
+          targetType: 'resource',
+          targetId: row.id,
+          organizationId: row.instance.organizationId,
+        })
         return 'provisioning' as const
       }
       await tx.resource.update({

@@ -34,6 +34,11 @@ beforeAll(async () => {
     })),
   })
   await boss.send('maintenance.expire-credentials', {}, { startAfter: 3600 })
+  const cluster = await withQueue.db.cluster.create({ data: { kind: 'mysql', name: 'mysql-ops', settings: {}, secrets: 'v1.x.y.z.w' } })
+  const instance = await withQueue.db.instance.findFirstOrThrow({ where: { slug: 'one' } })
+  await withQueue.db.resource.create({
+    data: { instanceId: instance.id, kind: 'mysql', clusterId: cluster.id, state: 'failed', names: {}, password: 'v1.x.y.z.w' },
+  })
 })
 
 afterEach(() => setDb(shared))
@@ -83,7 +88,7 @@ describe('GET /api/ready', () => {
 })
 
 describe('GET /api/metrics', () => {
-  it('exposes request latency, instances by status and jobs by state', async () => {
+  it('exposes request latency, instances by status, resources by state and jobs by state', async () => {
     await callRoute(me.GET, {}) // one observed request (a 401)
     setDb(withQueue.db)
     const res = await metrics.GET(new Request('http://console.test/api/metrics'))
@@ -96,6 +101,7 @@ describe('GET /api/metrics', () => {
     expect(text).toContain('tenon_instances{status="archived"} 1')
     expect(text).toContain('# TYPE tenon_jobs gauge')
     expect(text).toMatch(/tenon_jobs\{queue="maintenance\.expire-credentials",state="created"\} [1-9]/)
+    expect(text).toContain('tenon_resources{kind="mysql",state="failed",cluster="mysql-ops"} 1')
     expect(text).toContain('tenon_process_cpu_seconds_total')
   })
 

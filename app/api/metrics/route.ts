@@ -12,11 +12,18 @@ export async function GET(request: Request): Promise<Response> {
   }
   const metrics = getMetrics()
   const db = getDb()
-  const [byStatus, jobs, appservers] = await Promise.all([
+  const [byStatus, jobs, appservers, resources, clusters] = await Promise.all([
     db.instance.groupBy({ by: ['status'], _count: { _all: true } }),
     jobCounts(db),
     db.appserver.groupBy({ by: ['state', 'driver'], where: { state: { not: 'terminated' } }, _count: { _all: true } }),
+    db.resource.groupBy({ by: ['kind', 'state', 'clusterId'], where: { state: { not: 'destroyed' } }, _count: { _all: true } }),
+    db.cluster.findMany({ select: { id: true, name: true } }),
   ])
+  const clusterNames = new Map(clusters.map((c) => [c.id, c.name]))
+  metrics.resources.reset()
+  for (const r of resources) {
+    metrics.resources.set({ kind: r.kind, state: r.state, cluster: clusterNames.get(r.clusterId) ?? r.clusterId }, r._count._all)
+  }
   metrics.appservers.reset()
   for (const a of appservers) metrics.appservers.set({ state: a.state, driver: a.driver }, a._count._all)
   metrics.instances.reset()
