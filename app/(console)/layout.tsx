@@ -26,6 +26,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
             <NavLink href="/instances">Instances</NavLink>
             <NavLink href="/organizations">Organizations</NavLink>
             {staff ? <NavLink href="/rollouts">Rollouts</NavLink> : null}
+            {staff ? <NavLink href="/clusters">Clusters</NavLink> : null}
             {staff || ownsAnyOrganization(actor) ? <NavLink href="/audit">Audit log</NavLink> : null}
             <NavLink href="/tokens">API tokens</NavLink>
           </nav>

@@ -17,6 +17,7 @@ import { findReadableInstance } from '@/lib/instances/get-instance'
 import { toInstance } from '@/lib/instances/to-instance'
 import { orNotFound, pageContext, param, type SearchParams } from '../../_lib/page-actor'
 import { DeploymentsSection } from './deployments-section'
+import { ResourcesSection } from './resources-section'
 
 export const metadata: Metadata = { title: 'Instance' }
 
@@ -159,6 +160,8 @@ export default async function InstancePage({ params, searchParams }: { params: P
         archived={archived}
         before={Number.isInteger(before) && before > 0 ? before : undefined}
       />
+
+      <ResourcesSection db={db} actor={actor} instance={instance} />
 
       {audit ? (
         <section className="mt-6" aria-labelledby="history-heading">
