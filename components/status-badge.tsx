@@ -34,6 +34,13 @@ const VARIANT: Record<string, Variant> = {
   deploying: 'blue',
   succeeded: 'green',
   skipped: 'neutral',
+  // resources ("not configured": the instance runs, but on data that does not last)
+  ready: 'green',
+  retained: 'amber',
+  destroying: 'amber',
+  destroyed: 'neutral',
+  'not configured': 'amber',
+  'not provisioned': 'neutral',
 }
 
 export function StatusBadge({ status, className }: { status: string; className?: string }) {

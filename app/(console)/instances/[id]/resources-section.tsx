@@ -7,7 +7,7 @@ import { ResourcePostButton } from '@/components/resource-actions'
 import { ResourceCredentialsDialog } from '@/components/resource-credentials-dialog'
 import { RESOURCE_KIND_LABEL, RESOURCE_KIND_ORDER, RESOURCE_KIND_PURPOSE } from '@/components/resource-kinds'
 import { ResourcePurgeDialog } from '@/components/resource-purge-dialog'
-import { ResourceStateBadge } from '@/components/resource-state-badge'
+import { StatusBadge } from '@/components/status-badge'
 import { Alert } from '@/components/ui/alert'
 import { Table, TBody, TD, TH, THead, TR } from '@/components/ui/table'
 import type { UserActor } from '@/lib/auth/actor'
@@ -295,8 +295,8 @@ export async function ResourcesSection({
               >
                 <TD className="font-medium">{RESOURCE_KIND_LABEL[row.kind]}</TD>
                 <TD>
-                  <ResourceStateBadge
-                    state={row.type === 'resource' ? row.resource.state : row.type === 'missing' ? 'not provisioned' : 'not configured'}
+                  <StatusBadge
+                    status={row.type === 'resource' ? row.resource.state : row.type === 'missing' ? 'not provisioned' : 'not configured'}
                   />
                 </TD>
                 {staff && row.type === 'resource' ? (
@@ -358,7 +358,7 @@ export async function ResourcesSection({
             {destroyed.map((r) => (
               <li key={r.id} className="flex flex-wrap items-center gap-2 text-xs" data-testid={`destroyed-resource-${r.kind}`}>
                 <span className="font-medium">{RESOURCE_KIND_LABEL[r.kind]}</span>
-                <ResourceStateBadge state={r.state} />
+                <StatusBadge status={r.state} />
                 <span className="text-neutral-600">
                   on <span className="font-mono">{r.cluster?.name ?? '—'}</span>, destroyed {formatDateTime(r.destroyedAt)}
                 </span>
@@ -386,7 +386,7 @@ export async function ResourcesSection({
                 <TR key={e.id} data-testid="final-export" data-state={e.state}>
                   <TD className="whitespace-nowrap">{formatDateTime(e.createdAt)}</TD>
                   <TD>
-                    <ResourceStateBadge state={e.state} />
+                    <StatusBadge status={e.state} />
                     {e.error ? <p className="mt-1 max-w-xs text-xs break-words text-red-700">{e.error}</p> : null}
                   </TD>
                   <TD className="font-mono text-xs break-all">{e.location}</TD>
