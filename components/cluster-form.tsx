@@ -39,8 +39,9 @@ function initialValues(kind: ResourceKind, defaults: ConnectionDefaults, cluster
 }
 
 /**
- * The connection as the API takes it. Empty optional fields and empty numbers are left out (the API's default, or
- * the stored value when editing); a secret left empty when editing is left out too, which keeps the stored one.
+ * The connection as the API takes it. Empty optional fields and empty numbers are left out (the API's default), or,
+ * when editing, an empty optional field is null (cleared); a secret left empty when editing is left out, which
+ * keeps the stored one.
  * Values are sent as typed, so the API's own messages say what is wrong with them.
  */
 function connectionOf(fields: ConnectionField[], values: Values, editing: boolean): Record<string, unknown> {
@@ -55,7 +56,9 @@ function connectionOf(fields: ConnectionField[], values: Values, editing: boolea
     if (f.input === 'secret') {
       if (s || !editing) connection[f.key] = s
     } else if (s === '') {
-      if (!f.optional && f.input !== 'number') connection[f.key] = s
+      // Editing: an emptied optional field is sent as null, which clears the stored value.
+      if (f.optional && editing) connection[f.key] = null
+      else if (!f.optional && f.input !== 'number') connection[f.key] = s
     } else {
       connection[f.key] = f.input === 'number' && /^\d+$/.test(s) ? Number(s) : s
     }

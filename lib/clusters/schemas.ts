@@ -33,7 +33,9 @@ export const ZUpdateClusterRequest = z
     connection: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe("Fields to change, checked against the kind's connection schema; leave a secret out to keep the stored one"),
+      .describe(
+        "Fields to change, checked against the kind's connection schema; leave a secret out to keep the stored one; null clears an optional field",
+      ),
     testConnection: z.boolean().default(true),
   })
   .strict()

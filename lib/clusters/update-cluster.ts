@@ -21,7 +21,9 @@ export async function updateCluster(ctx: ClusterContext, actor: Actor, id: strin
   const current = await findCluster(ctx.db, actor, id)
   let next: { settings: Record<string, unknown>; secrets: Record<string, unknown> } | undefined
   if (input.connection) {
-    const merged = { ...clusterConnection(ctx.box, current).connection, ...input.connection }
+    const merged: Record<string, unknown> = { ...clusterConnection(ctx.box, current).connection, ...input.connection }
+    // null clears a stored optional value (an S3 endpoint, a replica set); a required one is then reported missing.
+    for (const [key, value] of Object.entries(input.connection)) if (value === null) delete merged[key]
     const parsed = parseConnection(current.kind, merged)
     if (!parsed.ok) {
       throw invalidInput(

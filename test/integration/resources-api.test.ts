@@ -119,6 +119,20 @@ describe('clusters API', () => {
     expect(ok.status, JSON.stringify(ok.body)).toBe(200)
     expect(ok.body.connection.userHost).toBe('10.%')
     expect(ok.body.version).toBe(version + 1)
+    // null clears a stored value: the default comes back; a required field cannot be cleared.
+    const cleared = await callRoute(clusterRoute.PATCH, {
+      token: staff.token,
+      params: { id: clusterId },
+      body: { version: version + 1, connection: { userHost: null } },
+    })
+    expect(cleared.status, JSON.stringify(cleared.body)).toBe(200)
+    expect(cleared.body.connection.userHost).toBe('%')
+    const noHost = await callRoute(clusterRoute.PATCH, {
+      token: staff.token,
+      params: { id: clusterId },
+      body: { version: version + 2, connection: { host: null } },
+    })
+    expect(fieldsOf(noHost.body)).toEqual(['connection.host'])
     const tested = await callRoute(clusterTestRoute.POST, { token: staff.token, params: { id: clusterId } })
     expect(tested.body).toMatchObject({ ok: true, error: null })
   })
