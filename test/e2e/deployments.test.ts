@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startTestServer, type TestServer } from '../support/server'
+import { printServerOutputOnFailure, startTestServer, type TestServer } from '../support/server'
 import { launchBrowser, newContext, screenshot } from './browser'
 
 /**
@@ -68,15 +68,7 @@ describe('deployments in the console, end to end', () => {
     page = await staff.newPage()
   })
 
-  afterEach(({ task }) => {
-    // The server's own story of what went wrong, minus the reconciler's once-a-second chatter.
-    if (task.result?.state !== 'fail' || !server) return
-    const lines = server
-      .output()
-      .split('\n')
-      .filter((l) => !l.includes('"job":"appservers.reconcile"'))
-    console.error(`--- server output (last 60 lines) ---\n${lines.slice(-60).join('\n')}`)
-  })
+  afterEach(printServerOutputOnFailure(() => server))
 
   afterAll(async () => {
     await browser?.close()

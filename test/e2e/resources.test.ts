@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise'
+import mysql, { type RowDataPacket } from 'mysql2/promise'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startTestServer, type TestServer } from '../support/server'
+import { createMariadbAdmin, type MariadbAdmin } from '../support/mariadb-admin'
+import { printServerOutputOnFailure, startTestServer, type TestServer } from '../support/server'
 import { MARIADB, RABBITMQ, requireMariadb, requireRabbitmq } from '../support/services'
 import { launchBrowser, newContext, screenshot } from './browser'
 
@@ -23,7 +24,6 @@ const RABBITMQ_PREFIX = `${OWNER_TAG}-`
 const CLUSTER_SUFFIX = randomBytes(3).toString('hex')
 const MYSQL_CLUSTER = `mysql-e2e-${CLUSTER_SUFFIX}`
 const RABBITMQ_CLUSTER = `rabbitmq-e2e-${CLUSTER_SUFFIX}`
-const ADMIN = { username: `e2e_admin_${RUN}`, password: randomBytes(18).toString('base64url') }
 const STAFF = { name: 'Rhea Resources', email: 'rhea@tenon.test', password: 'staff-password-3' }
 const CLIENT = { email: 'cora@zeta.test', password: 'client-password-3' }
 /** How long background work (ensure, rotation, deploy, export, purge) may take to show up in the page. */
@@ -33,10 +33,15 @@ let server: TestServer | undefined
 let browser: Browser | undefined
 let staff: BrowserContext
 let page: Page
-let root: Connection | undefined
+let admin: MariadbAdmin | undefined
 const ids = { org: '', instance: '', slug: '', mysqlResource: '', rabbitmqResource: '' }
 const names = { mysqlUser: '', mysqlDatabases: [] as string[], vhost: '' }
 let revealedPassword = ''
+
+const adminOf = (): MariadbAdmin => {
+  if (!admin) throw new Error('no MariaDB administrator')
+  return admin
+}
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const rabbitAuth = 'Basic ' + Buffer.from(`${RABBITMQ.username}:${RABBITMQ.password}`).toString('base64')
@@ -52,9 +57,9 @@ async function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', route: string, 
 }
 
 async function mysqlObjects(): Promise<{ databases: string[]; users: string[] }> {
-  if (!root) throw new Error('no MariaDB connection')
-  const [dbRows] = await root.query<RowDataPacket[]>('SELECT schema_name AS name FROM information_schema.schemata')
-  const [userRows] = await root.query<RowDataPacket[]>('SELECT DISTINCT user AS name FROM mysql.user')
+  if (!admin) throw new Error('no MariaDB connection')
+  const [dbRows] = await admin.root.query<RowDataPacket[]>('SELECT schema_name AS name FROM information_schema.schemata')
+  const [userRows] = await admin.root.query<RowDataPacket[]>('SELECT DISTINCT user AS name FROM mysql.user')
   const ours = (rows: RowDataPacket[]) => rows.map((r) => String(r.name)).filter((n) => n.startsWith(MYSQL_PREFIX))
   return { databases: ours(dbRows), users: ours(userRows) }
 }
@@ -109,7 +114,7 @@ async function openRegisterDialog() {
 async function fillMysql(dialog: ReturnType<Page['getByRole']>, password: string) {
   await dialog.getByLabel('Name', { exact: true }).fill(MYSQL_CLUSTER)
   await dialog.getByLabel('Host', { exact: true }).fill(MARIADB.host)
-  await dialog.getByLabel('Administrator user', { exact: true }).fill(ADMIN.username)
+  await dialog.getByLabel('Administrator user', { exact: true }).fill(adminOf().username)
   await dialog.getByLabel('Administrator password', { exact: true }).fill(password)
 }
 
@@ -138,24 +143,14 @@ describe('clusters and resources in the console, end to end', () => {
   beforeAll(async () => {
     await requireMariadb()
     await requireRabbitmq()
-    // A cluster administrator as production has one: a password, every privilege, GRANT OPTION (root here has none).
-    root = await mysql.createConnection({ host: MARIADB.host, port: MARIADB.port, user: MARIADB.username, password: MARIADB.password })
-    await root.query('CREATE USER ?@? IDENTIFIED BY ?', [ADMIN.username, '%', ADMIN.password])
-    await root.query('GRANT ALL PRIVILEGES ON *.* TO ?@? WITH GRANT OPTION', [ADMIN.username, '%'])
+    admin = await createMariadbAdmin(`e2e${RUN}`)
     server = await startTestServer({ env: { OWNER_TAG } })
     browser = await launchBrowser()
     staff = await newContext(browser, server.baseUrl)
     page = await staff.newPage()
   })
 
-  afterEach(({ task }) => {
-    if (task.result?.state !== 'fail' || !server) return
-    const lines = server
-      .output()
-      .split('\n')
-      .filter((l) => !l.includes('"job":"appservers.reconcile"'))
-    console.error(`--- server output (last 60 lines) ---\n${lines.slice(-60).join('\n')}`)
-  })
+  afterEach(printServerOutputOnFailure(() => server))
 
   afterAll(async () => {
     const problems: unknown[] = []
@@ -192,8 +187,8 @@ describe('clusters and resources in the console, end to end', () => {
     await browser?.close().catch((err: unknown) => problems.push(err))
     await server?.stop().catch((err: unknown) => problems.push(err))
     // Then directly, whatever the product did not get to: everything carrying this run's owner tag.
-    const conn = root
-    if (conn) {
+    const conn = admin?.root
+    if (admin && conn) {
       await attempt('dropping MariaDB objects', async () => {
         const left = await mysqlObjects()
         for (const db of left.databases) await conn.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(db)}`)
@@ -201,10 +196,10 @@ describe('clusters and resources in the console, end to end', () => {
         const [users] = await conn.query<RowDataPacket[]>('SELECT user AS name, host AS host FROM mysql.user')
         for (const u of users) {
           const name = String(u.name)
-          if (name.startsWith(MYSQL_PREFIX) || name === ADMIN.username) await conn.query('DROP USER IF EXISTS ?@?', [name, String(u.host)])
+          if (name.startsWith(MYSQL_PREFIX)) await conn.query('DROP USER IF EXISTS ?@?', [name, String(u.host)])
         }
       })
-      await conn.end().catch((err: unknown) => problems.push(err))
+      await admin.drop().catch((err: unknown) => problems.push(err))
     }
     await attempt('deleting RabbitMQ objects', async () => {
       for (const vhost of await rabbitNames('vhosts')) await rabbit('DELETE', `vhosts/${encodeURIComponent(vhost)}`)
@@ -255,7 +250,7 @@ describe('clusters and resources in the console, end to end', () => {
 
   it('3. with the right password it is listed with load 0 and a passing test; Test connection says so again', async () => {
     const dialog = await openRegisterDialog()
-    await fillMysql(dialog, ADMIN.password)
+    await fillMysql(dialog, adminOf().password)
     await dialog.getByRole('button', { name: 'Register cluster' }).click()
     await dialog.waitFor({ state: 'detached' })
 

@@ -106,3 +106,16 @@ export async function startTestServer(opts: { env?: Record<string, string>; read
     },
   }
 }
+
+/** An afterEach hook: when a test failed, the server's own story of what went wrong, minus the reconciler's chatter. */
+export function printServerOutputOnFailure(server: () => TestServer | undefined) {
+  return ({ task }: { task: { result?: { state: string } } }) => {
+    const running = server()
+    if (task.result?.state !== 'fail' || !running) return
+    const lines = running
+      .output()
+      .split('\n')
+      .filter((l) => !l.includes('"job":"appservers.reconcile"'))
+    console.error(`--- server output (last 60 lines) ---\n${lines.slice(-60).join('\n')}`)
+  }
+}
