@@ -4,7 +4,6 @@ import { BSON, MongoClient, MongoServerError } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createMongodbProvisioner } from '@/provisioners/mongodb'
 import {
-  ProvisionerError,
   ownedPrefix,
   type MongodbClusterConnection,
   type ResourceCredentialsOf,
@@ -12,6 +11,7 @@ import {
   type ResourceSpec,
 } from '@/provisioners/types'
 import { startMongodbDouble, type MongodbDouble } from '@/test/fakes/mongodb/server'
+import { rejection, rejectionOf } from '@/test/support/rejection'
 
 type Credentials = ResourceCredentialsOf<'mongodb'>
 
@@ -81,23 +81,7 @@ const exactRoles = (spec: ResourceSpec) =>
     .sort()
     .map((db) => ({ role: 'readWrite', db }))
 
-async function rejection(promise: Promise<unknown>): Promise<ProvisionerError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(err instanceof ProvisionerError)) throw new Error(`expected a ProvisionerError, got ${String(err)}`)
-  return err
-}
-
-async function serverError(promise: Promise<unknown>): Promise<MongoServerError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(err instanceof MongoServerError)) throw new Error(`expected a MongoServerError, got ${String(err)}`)
-  return err
-}
+const serverError = (promise: Promise<unknown>): Promise<MongoServerError> => rejectionOf(promise, MongoServerError)
 
 /** Logs in with the credentials and writes then reads a document in their first database. */
 async function canWrite(c: Credentials): Promise<void> {

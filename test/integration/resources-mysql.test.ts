@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exportMysqlDatabases } from '@/provisioners/mysql-export'
 import { createMysqlProvisioner, grantPattern } from '@/provisioners/mysql'
 import {
-  ProvisionerError,
   ownedPrefix,
   type MysqlClusterConnection,
   type ResourceCredentialsOf,
@@ -18,6 +17,7 @@ import {
   type ResourceSpec,
 } from '@/provisioners/types'
 import { MARIADB, requireMariadb } from '@/test/support/services'
+import { rejection } from '@/test/support/rejection'
 
 type Credentials = ResourceCredentialsOf<'mysql'>
 
@@ -92,15 +92,6 @@ async function serverErrorCode(promise: Promise<unknown>): Promise<string> {
   )
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code
   throw new Error(`expected a server error, got ${String(err)}`)
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProvisionerError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(err instanceof ProvisionerError)) throw new Error(`expected a ProvisionerError, got ${String(err)}`)
-  return err
 }
 
 /** SHOW GRANTS as the server says it, password hash included (stable for one password). */

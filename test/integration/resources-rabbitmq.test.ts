@@ -4,7 +4,6 @@ import { connect, type ChannelModel } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRabbitmqProvisioner } from '@/provisioners/rabbitmq'
 import {
-  ProvisionerError,
   ownedPrefix,
   type OwnedResourceObject,
   type RabbitmqClusterConnection,
@@ -13,6 +12,7 @@ import {
   type ResourceSpec,
 } from '@/provisioners/types'
 import { RABBITMQ, requireRabbitmq } from '@/test/support/services'
+import { rejection } from '@/test/support/rejection'
 
 type Credentials = ResourceCredentialsOf<'rabbitmq'>
 
@@ -78,15 +78,6 @@ async function amqpRefusal(c: Credentials): Promise<string> {
   }
   await model.close()
   throw new Error(`${c.username} could open vhost ${c.vhost}`)
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProvisionerError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(err instanceof ProvisionerError)) throw new Error(`expected a ProvisionerError, got ${String(err)}`)
-  return err
 }
 
 const byName = (a: OwnedResourceObject, b: OwnedResourceObject) => `${a.type}:${a.name}`.localeCompare(`${b.type}:${b.name}`)

@@ -14,10 +14,11 @@ import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyComm
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createS3Provisioner } from '@/provisioners/s3'
 import { bucketCors, bucketPolicy } from '@/provisioners/s3-documents'
-import { ProvisionerError, ownedPrefix, type ResourceNames, type ResourceSpec, type S3ClusterConnection } from '@/provisioners/types'
+import { ownedPrefix, type ResourceNames, type ResourceSpec, type S3ClusterConnection } from '@/provisioners/types'
 import type { S3Resource } from '@/lib/blueprints'
 import { startIamDouble, type IamDouble } from '@/test/fakes/iam/server'
 import { S3RVER_CREDENTIALS, startS3rver, type RunningS3rver } from '@/test/support/s3rver'
+import { rejection } from '@/test/support/rejection'
 
 const ownerTag = `t${randomUUID().slice(0, 8)}`
 const prefix = ownedPrefix('s3', ownerTag)
@@ -76,15 +77,6 @@ function iamClient(): IAMClient {
   const client = new IAMClient({ endpoint: iamDouble.url, region: 'us-east-1', credentials: S3RVER_CREDENTIALS, maxAttempts: 1 })
   clients.push(client)
   return client
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProvisionerError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(err instanceof ProvisionerError)) throw new Error(`expected a ProvisionerError, got ${String(err)}`)
-  return err
 }
 
 async function bucketNames(): Promise<string[]> {

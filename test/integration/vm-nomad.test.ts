@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ProvisionerError, vmName, type VmDriver, type VmObservation, type VmPhase, type VmRef, type VmSpec } from '@/provisioners/types'
+import { vmName, type VmDriver, type VmObservation, type VmPhase, type VmRef, type VmSpec } from '@/provisioners/types'
 import { createNomadDriver, type NomadDriverOptions } from '@/provisioners/vm/nomad'
 import { startNomadDouble, type NomadDouble } from '@/test/fakes/nomad/server'
+import { rejection } from '@/test/support/rejection'
 
 const TOKEN = `nomad-token-${randomUUID()}`
 const SECRET = `mysql-password-${randomUUID()}`
@@ -52,15 +53,6 @@ function doubleJob(jobId: string) {
   const job = nomad.jobs().find((j) => j.id === jobId)
   if (!job) throw new Error(`the double has no job ${jobId}`)
   return job
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProvisionerError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(err instanceof ProvisionerError)) throw new Error(`expected a ProvisionerError, got ${String(err)}`)
-  return err
 }
 
 /** Registers a job the way any other Nomad user would, bypassing the driver. */

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createOvhDriver, type OvhDriverOptions } from '@/provisioners/vm/ovh'
 import { ProvisionerError, type VmDriver, type VmObservation, type VmRef, type VmSpec, vmName } from '@/provisioners/types'
 import { type OvhDouble, startOvhDouble } from '@/test/fakes/ovh/server'
+import { rejection } from '@/test/support/rejection'
 
 const OWNER = 'ovhtest'
 const SECRET = 'hunter2-do-not-log-this-value'
@@ -81,15 +82,6 @@ async function until<T>(look: () => Promise<T>, done: (value: T) => boolean, tim
     if (done(value) || Date.now() > deadline) return value
     await new Promise((r) => setTimeout(r, 25))
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProvisionerError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(error instanceof ProvisionerError)) throw new Error(`expected a ProvisionerError, got ${String(error)}`)
-  return error
 }
 
 describe('OVH driver: API calls', () => {
