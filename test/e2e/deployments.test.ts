@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { printServerOutputOnFailure, startTestServer, type TestServer } from '../support/server'
-import { launchBrowser, newContext, screenshot } from './browser'
+import { launchBrowser, newContext, screenshot, signInAs } from './browser'
 
 /**
  * The deployment journey in a real browser against the real product with the default (local) VM driver:
@@ -263,11 +263,7 @@ describe('deployments in the console, end to end', () => {
     expect(accepted.status).toBe(200)
     const client = await newContext(browser, server.baseUrl)
     const clientPage = await client.newPage()
-    await clientPage.goto('/sign-in')
-    await clientPage.getByLabel('Email').fill(CLIENT.email)
-    await clientPage.getByLabel('Password').fill(CLIENT.password)
-    await clientPage.getByRole('button', { name: 'Sign in' }).click()
-    await clientPage.waitForURL(/\/instances$/)
+    await signInAs(clientPage, CLIENT)
     expect(await clientPage.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Rollouts' }).count()).toBe(0)
 
     await clientPage.goto(`/instances/${ids.instanceA}`)

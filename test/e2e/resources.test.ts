@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createMariadbAdmin, type MariadbAdmin } from '../support/mariadb-admin'
 import { printServerOutputOnFailure, startTestServer, type TestServer } from '../support/server'
 import { MARIADB, RABBITMQ, requireMariadb, requireRabbitmq } from '../support/services'
-import { launchBrowser, newContext, screenshot } from './browser'
+import { launchBrowser, newContext, screenshot, signInAs } from './browser'
 
 /**
  * Shared clusters and an instance's resources in a real browser against the real product, with the real MariaDB
@@ -370,11 +370,7 @@ describe('clusters and resources in the console, end to end', () => {
     const client = await newContext(browser, server.baseUrl)
     try {
       const clientPage = await client.newPage()
-      await clientPage.goto('/sign-in')
-      await clientPage.getByLabel('Email').fill(CLIENT.email)
-      await clientPage.getByLabel('Password').fill(CLIENT.password)
-      await clientPage.getByRole('button', { name: 'Sign in' }).click()
-      await clientPage.waitForURL(/\/instances$/)
+      await signInAs(clientPage, CLIENT)
       expect(await clientPage.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Clusters' }).count()).toBe(0)
 
       await clientPage.goto(`/instances/${ids.instance}`)
