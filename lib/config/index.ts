@@ -213,6 +213,20 @@ export const ZConfigEnv = z.object({
     .describe(
       'Folder the final MySQL export of an archived instance is written to (gzipped SQL). Default DATA_DIR/exports; use durable storage.',
     ),
+  ARCHIVE_EXPORT_S3_CLUSTER: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Name of a registered S3 cluster the final exports are streamed to instead of ARCHIVE_EXPORT_DIR (with ARCHIVE_EXPORT_S3_BUCKET).',
+    ),
+  ARCHIVE_EXPORT_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+    .optional()
+    .describe(
+      'Existing bucket on ARCHIVE_EXPORT_S3_CLUSTER that keeps the final exports (under exports/); give it its own retention rules.',
+    ),
   MYSQLDUMP_PATH: z.string().min(1).default('mysqldump').describe('The mysqldump (or mariadb-dump) program used for final exports.'),
   CRASH_POINT: z
     .string()
@@ -263,7 +277,14 @@ export interface Config {
     orphanGraceMs: number
     reconcileIntervalMs: number
   }
-  resources: { retentionDays: number; retryLimit: number; exportDir: string; mysqldumpPath: string }
+  resources: {
+    retentionDays: number
+    retryLimit: number
+    exportDir: string
+    /** set: exports go to this bucket of this registered S3 cluster instead of exportDir */
+    exportS3: { cluster: string; bucket: string } | undefined
+    mysqldumpPath: string
+  }
   crashPoint: string | undefined
   /** set when VM_DRIVER=ovh or the OVH variables are given */
   ovh: OvhConfig | undefined
@@ -328,6 +349,15 @@ function ovhConfig(e: TConfigEnv): OvhConfig | undefined {
     ansiblePlaybook: e.ANSIBLE_PLAYBOOK,
     ansibleRunDir: e.ANSIBLE_RUN_DIR ?? path.join(e.DATA_DIR, 'ansible-runs'),
   }
+}
+
+function exportS3Config(e: TConfigEnv): { cluster: string; bucket: string } | undefined {
+  if (!e.ARCHIVE_EXPORT_S3_CLUSTER && !e.ARCHIVE_EXPORT_S3_BUCKET) return undefined
+  if (!e.ARCHIVE_EXPORT_S3_CLUSTER || !e.ARCHIVE_EXPORT_S3_BUCKET) {
+    const missing = e.ARCHIVE_EXPORT_S3_CLUSTER ? 'ARCHIVE_EXPORT_S3_BUCKET' : 'ARCHIVE_EXPORT_S3_CLUSTER'
+    throw new ConfigError([{ variable: missing, message: 'is required with the other ARCHIVE_EXPORT_S3_ variable' }])
+  }
+  return { cluster: e.ARCHIVE_EXPORT_S3_CLUSTER, bucket: e.ARCHIVE_EXPORT_S3_BUCKET }
 }
 
 function nomadConfig(e: TConfigEnv): NomadConfig | undefined {
@@ -405,6 +435,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       retentionDays: e.RESOURCE_RETENTION_DAYS,
       retryLimit: e.RESOURCE_RETRY_LIMIT,
       exportDir: e.ARCHIVE_EXPORT_DIR ?? path.join(e.DATA_DIR, 'exports'),
+      exportS3: exportS3Config(e),
       mysqldumpPath: e.MYSQLDUMP_PATH,
     },
     crashPoint: e.CRASH_POINT,

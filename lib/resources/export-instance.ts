@@ -4,7 +4,10 @@ import path from 'node:path'
 import { systemActor } from '@/lib/auth/actor'
 import { recordAudit } from '@/lib/audit/record-audit'
 import { lockInstance } from '@/lib/deployments/locks'
+import type { Writable } from 'node:stream'
 import { exportMysqlDatabases } from '@/provisioners/mysql-export'
+import { uploadStream } from '@/provisioners/s3-upload'
+import { ProvisionerError, type S3ClusterConnection } from '@/provisioners/types'
 import { clusterConnection, type ResourceContext } from './resource-context'
 import { toFailure } from './resource-failure'
 import { namesOf } from './resource-lock'
@@ -15,7 +18,8 @@ const EXPORT_STALE_MS = 60 * 60_000
 type ExportPlan = { kind: 'done' } | { kind: 'busy' } | { kind: 'schedule' } | { kind: 'export'; exportId: string }
 
 /**
- * The archive job: takes the final export of the instance's MySQL databases (gzipped SQL in ARCHIVE_EXPORT_DIR),
+ * The archive job: takes the final export of the instance's MySQL databases (gzipped SQL, streamed to the
+ * ARCHIVE_EXPORT_S3_* bucket or written to ARCHIVE_EXPORT_DIR),
  * then schedules the deletion of its resources RESOURCE_RETENTION_DAYS later and marks them retained. Nothing is
  * scheduled for deletion before an export has succeeded; a failed export is retried by the queue and the
  * reconciler. Restoring the instance meanwhile wins: the job then leaves everything as it is.
@@ -33,9 +37,10 @@ export async function exportInstance(ctx: ResourceContext, instanceId: string): 
     // Never provisioned: no database was ever handed to an appserver, so there is nothing to keep.
     if (!mysql) return { kind: 'schedule' }
     const databases = Object.values(namesOf(mysql).databases ?? {})
-    const created = await tx.instanceExport.create({
-      data: { instanceId, databases, location: path.resolve(ctx.config.resources.exportDir, `${instance.slug}-${Date.now()}.sql.gz`) },
-    })
+    const file = `${instance.slug}-${new Date().toISOString().replace(/[:.]/g, '-')}.sql.gz`
+    const target = ctx.config.resources.exportS3
+    const location = target ? `s3://${target.bucket}/exports/${file}` : path.resolve(ctx.config.resources.exportDir, file)
+    const created = await tx.instanceExport.create({ data: { instanceId, databases, location } })
     return { kind: 'export', exportId: created.id }
   })
   if (plan.kind === 'done') return 'skipped'
@@ -53,14 +58,28 @@ async function runExport(ctx: ResourceContext, instanceId: string, exportId: str
   const settings = clusterConnection(ctx.box, mysql.cluster)
   if (settings.kind !== 'mysql') throw new Error(`cluster ${mysql.cluster.name} is not a MySQL cluster`)
   const partial = `${row.location}.partial`
-  try {
-    await mkdir(path.dirname(row.location), { recursive: true, mode: 0o700 })
-    const out = createWriteStream(partial, { mode: 0o600 })
-    const result = await exportMysqlDatabases(settings.connection, row.databases, out, {
+  const dump = (output: Writable) =>
+    exportMysqlDatabases(settings.connection, row.databases, output, {
       mysqldumpPath: ctx.config.resources.mysqldumpPath,
       timeoutMs: EXPORT_STALE_MS - 5 * 60_000,
     })
-    await rename(partial, row.location)
+  try {
+    let result: { bytes: number; sha256: string }
+    if (row.location.startsWith('s3://')) {
+      const target = await exportBucket(ctx)
+      result = await uploadStream(
+        target.connection,
+        { bucket: target.bucket, key: row.location.slice(`s3://${target.bucket}/`.length) },
+        dump,
+        {
+          timeoutMs: ctx.config.providerTimeoutMs,
+        },
+      )
+    } else {
+      await mkdir(path.dirname(row.location), { recursive: true, mode: 0o700 })
+      result = await dump(createWriteStream(partial, { mode: 0o600 }))
+      await rename(partial, row.location)
+    }
     await ctx.db.$transaction(async (tx) => {
       await tx.instanceExport.update({
         where: { id: exportId },
@@ -76,7 +95,7 @@ async function runExport(ctx: ResourceContext, instanceId: string, exportId: str
       })
     })
   } catch (err) {
-    await rm(partial, { force: true })
+    if (!row.location.startsWith('s3://')) await rm(partial, { force: true })
     const failure = toFailure(err)
     await ctx.db.instanceExport.update({
       where: { id: exportId },
@@ -85,6 +104,18 @@ async function runExport(ctx: ResourceContext, instanceId: string, exportId: str
     ctx.log.warn({ instanceId, exportId, error: failure.message }, 'final export failed; the queue retries it')
     throw err
   }
+}
+
+/** The registered S3 cluster and bucket of ARCHIVE_EXPORT_S3_*, or a clear error when that cluster is not registered. */
+async function exportBucket(ctx: ResourceContext): Promise<{ connection: S3ClusterConnection; bucket: string }> {
+  const target = ctx.config.resources.exportS3
+  if (!target) throw new Error('no S3 export target is configured')
+  const cluster = await ctx.db.cluster.findFirst({ where: { kind: 's3', name: target.cluster } })
+  if (!cluster)
+    throw new ProvisionerError('S3', 'export', `ARCHIVE_EXPORT_S3_CLUSTER names "${target.cluster}", which is not a registered S3 cluster`)
+  const settings = clusterConnection(ctx.box, cluster)
+  if (settings.kind !== 's3') throw new Error(`cluster ${cluster.name} is not an S3 cluster`)
+  return { connection: settings.connection, bucket: target.bucket }
 }
 
 async function schedulePurge(ctx: ResourceContext, instanceId: string): Promise<'scheduled' | 'skipped'> {

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { connect as amqpConnect } from 'amqplib'
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import mysql from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { systemActor, type Actor } from '@/lib/auth/actor'
@@ -32,7 +33,7 @@ import { startMongodbDouble, type MongodbDouble } from '@/test/fakes/mongodb/ser
 import { startDeployer, type Deployer } from '@/test/support/deployer'
 import { createMariadbAdmin, type MariadbAdmin } from '@/test/support/mariadb-admin'
 import { registerLocalClusters } from '@/test/support/clusters'
-import { startS3rver, type RunningS3rver } from '@/test/support/s3rver'
+import { startS3rver, S3RVER_CREDENTIALS, type RunningS3rver } from '@/test/support/s3rver'
 import { MARIADB, RABBITMQ, requireRabbitmq } from '@/test/support/services'
 import { uniq } from '@/test/support/fixtures'
 import { waitFor } from './helpers'
@@ -300,6 +301,47 @@ describe('resources', () => {
     ).toBe(KINDS.length)
     await expect(restoreInstance(rc, staff, a.id)).rejects.toThrow(/destroyed/)
     expect((await listInstanceResources(env.db, staff, a.id)).exports).toHaveLength(2)
+  })
+
+  it('streams the final export to a registered S3 bucket when ARCHIVE_EXPORT_S3_* say so; a missing bucket fails the export, not the data', async () => {
+    const d = await createInstance()
+    await waitReady(d.id)
+    const my = await credentialsOf<MysqlResource>(d.id, 'mysql')
+    const conn = await mysql.createConnection({
+      host: my.host,
+      port: my.port,
+      user: my.username,
+      password: my.password,
+      database: my.databases.openedx,
+    })
+    await conn.query('CREATE TABLE notes (id INT PRIMARY KEY, body VARCHAR(50))')
+    await conn.query("INSERT INTO notes VALUES (1, 'to the bucket')")
+    await conn.end()
+    await archiveInstance({ db: env.db, actor: staff, hostingZone: env.config.hostingZone, id: d.id, confirm: d.slug })
+    const withTarget = (bucket: string): ResourceContext => ({
+      ...rc,
+      config: { ...env.config, resources: { ...env.config.resources, exportS3: { cluster: 's3rver', bucket } } },
+    })
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS })
+    try {
+      await expect(exportInstance(withTarget('no-such-export-bucket'), d.id)).rejects.toThrow(/NoSuchBucket|does not exist/)
+      const failed = await env.db.instanceExport.findFirstOrThrow({ where: { instanceId: d.id } })
+      expect(failed).toMatchObject({ state: 'failed', error: expect.stringMatching(/no-such-export-bucket/) })
+      expect((await env.db.instance.findUniqueOrThrow({ where: { id: d.id } })).purgeAfter).toBeNull()
+
+      await client.send(new CreateBucketCommand({ Bucket: 'tenon-exports' }))
+      expect(await exportInstance(withTarget('tenon-exports'), d.id)).toBe('scheduled')
+      const done = await env.db.instanceExport.findFirstOrThrow({ where: { instanceId: d.id, state: 'succeeded' } })
+      expect(done.location).toMatch(/^s3:\/\/tenon-exports\/exports\/.+\.sql\.gz$/)
+      const object = await client.send(
+        new GetObjectCommand({ Bucket: 'tenon-exports', Key: done.location.slice('s3://tenon-exports/'.length) }),
+      )
+      const bytes = Buffer.from(await object.Body!.transformToByteArray())
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(done.sha256)
+      expect(gunzipSync(bytes).toString('utf8')).toContain('to the bucket')
+    } finally {
+      client.destroy()
+    }
   })
 
   it('reconciles: removes an orphan carrying the owner tag (audited) and re-sends lost work', async () => {

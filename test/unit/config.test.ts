@@ -50,7 +50,7 @@ describe('parseConfig', () => {
         orphanGraceMs: 600_000,
         reconcileIntervalMs: 30_000,
       },
-      resources: { retentionDays: 30, retryLimit: 6, exportDir: '.data/exports', mysqldumpPath: 'mysqldump' },
+      resources: { retentionDays: 30, retryLimit: 6, exportDir: '.data/exports', exportS3: undefined, mysqldumpPath: 'mysqldump' },
       crashPoint: undefined,
       ovh: undefined,
       nomad: undefined,
@@ -99,6 +99,8 @@ describe('parseConfig', () => {
       RESOURCE_RETENTION_DAYS: '7',
       RESOURCE_RETRY_LIMIT: '2',
       ARCHIVE_EXPORT_DIR: '/backups/tenon',
+      ARCHIVE_EXPORT_S3_CLUSTER: 's3-backups',
+      ARCHIVE_EXPORT_S3_BUCKET: 'acme-tenon-exports',
       MYSQLDUMP_PATH: '/usr/bin/mariadb-dump',
       CRASH_POINT: 'appserver.after-create',
       OVH_ENDPOINT: 'ovh-ca',
@@ -165,7 +167,13 @@ describe('parseConfig', () => {
         orphanGraceMs: 30_000,
         reconcileIntervalMs: 15_000,
       },
-      resources: { retentionDays: 7, retryLimit: 2, exportDir: '/backups/tenon', mysqldumpPath: '/usr/bin/mariadb-dump' },
+      resources: {
+        retentionDays: 7,
+        retryLimit: 2,
+        exportDir: '/backups/tenon',
+        exportS3: { cluster: 's3-backups', bucket: 'acme-tenon-exports' },
+        mysqldumpPath: '/usr/bin/mariadb-dump',
+      },
       crashPoint: 'appserver.after-create',
       ovh: {
         endpoint: 'ovh-ca',
@@ -280,6 +288,8 @@ describe('parseConfig', () => {
     ['WORKER_CONCURRENCY', '0'],
     ['WORKER_CONCURRENCY', '101'],
     ['LOG_LEVEL', 'verbose'],
+    ['ARCHIVE_EXPORT_S3_BUCKET', 'Not_A_Bucket'],
+    ['RESOURCE_RETENTION_DAYS', '-1'],
   ])('rejects %s=%s, naming the variable', (variable, value) => {
     const err = configError({ [variable]: value })
     expect(err.issues).toHaveLength(1)
@@ -292,6 +302,11 @@ describe('parseConfig', () => {
     const err = configError({ PORT: 'x', LOG_LEVEL: 'loud', SMTP_URL: 'ftp://x', HOST: 'ok' })
     expect(err.issues.map((i) => i.variable).sort()).toEqual(['LOG_LEVEL', 'PORT', 'SMTP_URL'])
     expect(err.name).toBe('ConfigError')
+  })
+
+  it('wants both ARCHIVE_EXPORT_S3_ variables or neither', () => {
+    expect(configError({ ARCHIVE_EXPORT_S3_CLUSTER: 's3-backups' }).issues.map((i) => i.variable)).toEqual(['ARCHIVE_EXPORT_S3_BUCKET'])
+    expect(configError({ ARCHIVE_EXPORT_S3_BUCKET: 'exports' }).issues.map((i) => i.variable)).toEqual(['ARCHIVE_EXPORT_S3_CLUSTER'])
   })
 
   it('explains the rule that was broken', () => {
