@@ -164,7 +164,7 @@ export function ClusterFormDialog(props: Props) {
         <DialogTitle>{title}</DialogTitle>
         <DialogDescription>
           {editing
-            ? 'Resources already placed on it stay where they are. Leave a secret empty to keep the stored one.'
+            ? 'Resources already placed on it stay where they are; when its settings change they are checked again (then redeploy their instances). Leave a secret empty to keep the stored one.'
             : 'A shared server new instances get their own database, vhost or bucket on. Secrets are stored encrypted and never shown again.'}
         </DialogDescription>
         <form onSubmit={submit} noValidate className="mt-4 space-y-4" aria-label={title}>

@@ -2,6 +2,7 @@ import type { Actor } from '@/lib/auth/actor'
 import { assertStaff } from '@/lib/auth/policy'
 import { recordAudit } from '@/lib/audit/record-audit'
 import type { Config } from '@/lib/config'
+import type { JobSender } from '@/lib/jobs/send'
 import type { Db } from '@/lib/db/client'
 import { isUniqueViolation } from '@/lib/db/errors'
 import type { Prisma } from '@/lib/db/generated/client'
@@ -16,6 +17,7 @@ export interface ClusterContext {
   db: Db
   box: SecretBox
   config: Config
+  jobs: JobSender
 }
 
 /**

@@ -4,6 +4,7 @@ import { isUniqueViolation } from '@/lib/db/errors'
 import type { Prisma } from '@/lib/db/generated/client'
 import { conflict, invalidInput, type FieldError } from '@/lib/errors'
 import { clusterConnection } from '@/lib/resources/resource-context'
+import { sendEnsureJobs } from '@/lib/resources/provision-resources'
 import { sealJson } from '@/lib/secrets'
 import { parseConnection, splitSecrets } from './cluster-settings'
 import type { ClusterContext } from './create-cluster'
@@ -15,7 +16,8 @@ import { toCluster } from './to-cluster'
 /**
  * Staff change a cluster's name, placement or connection. Connection fields are merged over the stored ones (a
  * secret left out keeps its stored value, so the console never needs to show it), checked by the kind's schema
- * and by a connection test. Resources already placed stay where they are.
+ * and by a connection test. Resources already placed stay where they are; when the settings change they are ensured
+ * again (their credentials carry the address).
  */
 export async function updateCluster(ctx: ClusterContext, actor: Actor, id: string, input: TUpdateClusterRequest): Promise<TCluster> {
   const current = await findCluster(ctx.db, actor, id)
@@ -37,6 +39,7 @@ export async function updateCluster(ctx: ClusterContext, actor: Actor, id: strin
     }
     next = splitSecrets(current.kind, cluster.connection)
   }
+  let rechecked: string[] = []
   try {
     const row = await ctx.db.$transaction(async (tx) => {
       const updated = await tx.cluster.updateMany({
@@ -56,6 +59,19 @@ export async function updateCluster(ctx: ClusterContext, actor: Actor, id: strin
       })
       if (!updated.count) throw conflict('The cluster changed since you read it; reload and try again', toCluster(current, 0))
       const after = await tx.cluster.findUniqueOrThrow({ where: { id } })
+      // The instances' credentials carry the cluster's address: when the settings change, every ready resource on it
+      // is ensured again, which corrects its objects and stores credentials with the new address (then redeploy).
+      const settingsChanged = JSON.stringify(after.settings) !== JSON.stringify(current.settings)
+      const recheck = settingsChanged
+        ? (await tx.resource.findMany({ where: { clusterId: id, state: 'ready' }, select: { id: true } })).map((r) => r.id)
+        : []
+      if (recheck.length) {
+        await tx.resource.updateMany({
+          where: { id: { in: recheck } },
+          data: { state: 'provisioning', attempts: 0, nextAttemptAt: new Date() },
+        })
+      }
+      rechecked = recheck
       await recordAudit(tx, {
         actor,
         action: 'cluster.updated',
@@ -68,10 +84,12 @@ export async function updateCluster(ctx: ClusterContext, actor: Actor, id: strin
           acceptsNew: after.acceptsNew,
           connection: after.settings,
           ...(next ? { secretsReplaced: Object.keys(input.connection ?? {}).some((k) => k in next.secrets) } : {}),
+          ...(recheck.length ? { resourcesRechecked: recheck.length } : {}),
         },
       })
       return after
     })
+    await sendEnsureJobs(ctx.jobs, rechecked)
     const load = await ctx.db.resource.count({ where: { clusterId: id, state: { not: 'destroyed' } } })
     return toCluster(row, load)
   } catch (err) {

@@ -31,6 +31,7 @@ let stranger: TestUser
 let admin: MariadbAdmin
 let instance: { id: string; slug: string }
 let resourceId: string
+let resourceClusterId: string
 const dbPassword = `instance-db-password-${uniq()}`
 
 const mysqlBody = (overrides: Record<string, unknown> = {}, connection: Record<string, unknown> = {}) => ({
@@ -167,6 +168,7 @@ describe('resources API', () => {
       },
     })
     resourceId = row.id
+    resourceClusterId = cluster.body.id
     expect((await callRoute(clusterRoute.DELETE, { token: staff.token, params: { id: cluster.body.id } })).status).toBe(409)
   })
 
@@ -232,5 +234,18 @@ describe('resources API', () => {
     expect(restored.status).toBe(200)
     expect(restored.body).toMatchObject({ status: 'new', archivedAt: null })
     expect((await callRoute(restoreRoute.POST, { token: staff.token, params: { id: instance.id } })).status).toBe(409)
+  })
+
+  it('changing a cluster’s settings ensures its ready resources again (their credentials carry the address)', async () => {
+    const current = await callRoute(clusterRoute.GET, { token: staff.token, params: { id: resourceClusterId } })
+    const res = await callRoute(clusterRoute.PATCH, {
+      token: staff.token,
+      params: { id: resourceClusterId },
+      body: { version: current.body.version, connection: { userHost: '10.%' } },
+    })
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    expect((await db().resource.findUniqueOrThrow({ where: { id: resourceId } })).state).toBe('provisioning')
+    const audit = await auditOf(resourceClusterId)
+    expect(audit.find((e) => e.action === 'cluster.updated')?.diff).toMatchObject({ resourcesRechecked: { after: 1 } })
   })
 })
