@@ -154,6 +154,8 @@ export interface Router {
   publish(routing: DesiredRouting): Promise<void>
   /** Removes everything routed for the instance (archive). Idempotent. */
   remove(instanceId: string): Promise<void>
+  /** Where people reach the site once this routing is in effect (the console's "Open site"), or null when nowhere. */
+  siteUrl(routing: DesiredRouting): string | null
 }
 
 // ---------------------------------------------------------------------------------------------

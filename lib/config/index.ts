@@ -170,6 +170,50 @@ export const ZConfigEnv = z.object({
     .positive()
     .default(30)
     .describe('Timeout of one call to an outside API (OVH, Nomad, the resource clusters).'),
+  CONSUL_HTTP_ADDR: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .optional()
+    .describe('Consul HTTP API, e.g. http://127.0.0.1:8500. Set: routing goes to Consul for the load-balancer agents (the consul router).'),
+  CONSUL_HTTP_TOKEN: z.string().min(1).optional().describe('Consul ACL token (KV read/write under CONSUL_PREFIX, service register).'),
+  CONSUL_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9/_-]*[a-z0-9]$/, 'must be lowercase letters, digits, /, _ or -')
+    .default('tenon')
+    .describe('KV prefix of the routing state and prefix of the service names in Consul.'),
+  ROUTING_APPLY_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(30)
+    .describe('How long an activation waits for every load-balancer node to apply the new routing before it retries.'),
+  LB_AGENT_STALE_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(60)
+    .describe('A load-balancer node silent for this long is shown as down and not waited for.'),
+  LB_NODE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a host-name-like label')
+    .optional()
+    .describe("lb-agent: this node's name in its reports. Default: the host name."),
+  LB_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80).describe('lb-agent: the port HAProxy serves HTTP on.'),
+  LB_BIND_ADDRESS: z.string().min(1).default('0.0.0.0').describe('lb-agent: the address HAProxy binds to.'),
+  HAPROXY_CONFIG_DIR: z
+    .string()
+    .min(1)
+    .default('/etc/haproxy/tenon')
+    .describe('lb-agent: where it writes haproxy.cfg, the maps and pages.'),
+  HAPROXY_MASTER_SOCKET: z
+    .string()
+    .min(1)
+    .default('/run/haproxy-master.sock')
+    .describe("lb-agent: HAProxy's master CLI socket (-S), for reloads."),
+  HAPROXY_STATS_SOCKET: z
+    .string()
+    .min(1)
+    .default('/run/haproxy/tenon.sock')
+    .describe("lb-agent: HAProxy's runtime API socket (level admin)."),
+  HAPROXY_BIN: z.string().min(1).default('haproxy').describe('lb-agent: the haproxy program, for `haproxy -c` checks.'),
+  LB_HEARTBEAT_SECONDS: z.coerce.number().positive().default(10).describe('lb-agent: how often it reports to Consul when nothing changes.'),
   ROLLOUT_SCHEDULE: z
     .string()
     .regex(/^(\S+\s+){4}\S+$/, 'must be a five-field cron expression, e.g. "0 2 * * 0"')
@@ -291,6 +335,19 @@ export interface Config {
   nomad: NomadConfig | undefined
   providerTimeoutMs: number
   rolloutSchedule: { cron: string | undefined; minAgeDays: number; concurrency: number; failureBudgetPercent: number }
+  /** set when CONSUL_HTTP_ADDR is: the consul router replaces the direct one */
+  consul: { address: string; token: string | undefined; prefix: string } | undefined
+  routing: { applyTimeoutMs: number; agentStaleMs: number }
+  lbAgent: {
+    nodeName: string | undefined
+    httpPort: number
+    bindAddress: string
+    configDir: string
+    masterSocket: string
+    statsSocket: string
+    haproxyBin: string
+    heartbeatMs: number
+  }
 }
 
 export interface OvhConfig {
@@ -442,6 +499,20 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     ovh: ovhConfig(e),
     nomad: nomadConfig(e),
     providerTimeoutMs: e.PROVIDER_TIMEOUT_SECONDS * 1000,
+    consul: e.CONSUL_HTTP_ADDR
+      ? { address: e.CONSUL_HTTP_ADDR.replace(/\/+$/, ''), token: e.CONSUL_HTTP_TOKEN, prefix: e.CONSUL_PREFIX }
+      : undefined,
+    routing: { applyTimeoutMs: e.ROUTING_APPLY_TIMEOUT_SECONDS * 1000, agentStaleMs: e.LB_AGENT_STALE_SECONDS * 1000 },
+    lbAgent: {
+      nodeName: e.LB_NODE_NAME,
+      httpPort: e.LB_HTTP_PORT,
+      bindAddress: e.LB_BIND_ADDRESS,
+      configDir: e.HAPROXY_CONFIG_DIR,
+      masterSocket: e.HAPROXY_MASTER_SOCKET,
+      statsSocket: e.HAPROXY_STATS_SOCKET,
+      haproxyBin: e.HAPROXY_BIN,
+      heartbeatMs: e.LB_HEARTBEAT_SECONDS * 1000,
+    },
     rolloutSchedule: {
       cron: e.ROLLOUT_SCHEDULE,
       minAgeDays: e.ROLLOUT_MIN_AGE_DAYS,

@@ -4,7 +4,7 @@ import type { Config } from '@/lib/config'
 import type { Db } from '@/lib/db/client'
 import type { VmDriverKind } from '@/lib/db/generated/enums'
 import type { JobSender } from '@/lib/jobs/send'
-import { createDirectRouter } from '@/lib/routing/direct-router'
+import { createRouter } from '@/lib/routing/create-router'
 import { getSecretBox } from '@/lib/secrets'
 import { createVmDriver, type VmDriverSettings } from '@/provisioners/vm'
 import { ProvisionerError, type Router, type VmDriver } from '@/provisioners/types'
@@ -77,7 +77,7 @@ export function createOrchestrator(opts: {
     box: getSecretBox(opts.config),
     log: opts.log,
     jobs: opts.jobs,
-    router: opts.router ?? createDirectRouter(opts.db),
+    router: opts.router ?? createRouter(opts.config),
     now: opts.now ?? (() => new Date()),
     driver(kind) {
       let driver = drivers.get(kind)

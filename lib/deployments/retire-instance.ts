@@ -1,6 +1,7 @@
 import { transitionAppserver } from '@/lib/appservers/appserver-log'
 import { LIVE_APPSERVER_STATES } from '@/lib/appservers/appserver-states'
 import { QUEUES } from '@/lib/jobs/queues'
+import { forgetRoute } from '@/lib/routing/record-route'
 import { lockAppservers, lockInstance } from './locks'
 import type { Orchestrator } from './orchestrator'
 
@@ -13,6 +14,7 @@ export async function retireInstance(o: Orchestrator, instanceId: string): Promi
   const instance = await o.db.instance.findUnique({ where: { id: instanceId }, select: { status: true, organizationId: true } })
   if (!instance || instance.status !== 'archived') return { terminating: 0 }
   await o.router.remove(instanceId)
+  await forgetRoute(o.db, instanceId)
   const now = o.now()
   const ids = await o.db.$transaction(async (tx) => {
     await lockInstance(tx, instanceId)

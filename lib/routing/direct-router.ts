@@ -1,25 +1,14 @@
-import type { Db } from '@/lib/db/client'
-import type { Prisma } from '@/lib/db/generated/client'
-import type { DesiredRouting, Router } from '@/provisioners/types'
+import type { Router } from '@/provisioners/types'
 
 /**
- * The default setup has no load balancer: the `direct` router records where each instance's traffic
- * should go, and the console links to the first active appserver's own address.
+ * The default setup has no load balancer: there is nothing outside to tell, and people reach an instance at its
+ * first active appserver's own address (lib/routing/record-route.ts keeps it for the console's "Open site").
  */
-export function createDirectRouter(db: Db): Router {
+export function createDirectRouter(): Router {
   return {
     kind: 'direct',
-    async publish(routing: DesiredRouting) {
-      const url = routing.backends.find((b) => b.role === 'active')?.address ?? null
-      const data = { url, routing: routing as unknown as Prisma.InputJsonValue }
-      await db.instanceRoute.upsert({
-        where: { instanceId: routing.instanceId },
-        create: { instanceId: routing.instanceId, ...data },
-        update: { ...data, revision: { increment: 1 } },
-      })
-    },
-    async remove(instanceId: string) {
-      await db.instanceRoute.deleteMany({ where: { instanceId } })
-    },
+    async publish() {},
+    async remove() {},
+    siteUrl: (routing) => routing.backends.find((b) => b.role === 'active')?.address ?? null,
   }
 }

@@ -3,6 +3,7 @@ import type { AppserverState, DeploymentStatus } from '@/lib/db/generated/enums'
 import type { Orchestrator } from '@/lib/deployments/orchestrator'
 import type { DesiredRouting } from '@/provisioners/types'
 import { desiredRouting } from './desired-routing'
+import { recordRoute } from './record-route'
 
 /** Reads an instance's appservers, computes its desired routing and publishes it through the router. */
 export async function publishRouting(o: Orchestrator, instanceId: string): Promise<DesiredRouting> {
@@ -25,5 +26,6 @@ export async function publishRouting(o: Orchestrator, instanceId: string): Promi
     appservers.map((a) => ({ id: a.id, state: a.state, address: a.address, deploymentStatus: a.status })),
   )
   await o.router.publish(routing)
+  await recordRoute(o.db, routing, o.router.siteUrl(routing))
   return routing
 }

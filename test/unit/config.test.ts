@@ -56,6 +56,18 @@ describe('parseConfig', () => {
       nomad: undefined,
       providerTimeoutMs: 30_000,
       rolloutSchedule: { cron: undefined, minAgeDays: 7, concurrency: 5, failureBudgetPercent: 10 },
+      consul: undefined,
+      routing: { applyTimeoutMs: 30_000, agentStaleMs: 60_000 },
+      lbAgent: {
+        nodeName: undefined,
+        httpPort: 80,
+        bindAddress: '0.0.0.0',
+        configDir: '/etc/haproxy/tenon',
+        masterSocket: '/run/haproxy-master.sock',
+        statsSocket: '/run/haproxy/tenon.sock',
+        haproxyBin: 'haproxy',
+        heartbeatMs: 10_000,
+      },
     })
   })
 
@@ -125,6 +137,19 @@ describe('parseConfig', () => {
       NOMAD_CPU_MHZ: '1500',
       NOMAD_MEMORY_MB: '2048',
       PROVIDER_TIMEOUT_SECONDS: '10',
+      CONSUL_HTTP_ADDR: 'https://consul.example.org:8501/',
+      CONSUL_HTTP_TOKEN: 'ct',
+      CONSUL_PREFIX: 'acme/tenon',
+      ROUTING_APPLY_TIMEOUT_SECONDS: '45',
+      LB_AGENT_STALE_SECONDS: '90',
+      LB_NODE_NAME: 'lb-1',
+      LB_HTTP_PORT: '8080',
+      LB_BIND_ADDRESS: '127.0.0.1',
+      HAPROXY_CONFIG_DIR: '/srv/haproxy',
+      HAPROXY_MASTER_SOCKET: '/run/m.sock',
+      HAPROXY_STATS_SOCKET: '/run/s.sock',
+      HAPROXY_BIN: '/usr/local/sbin/haproxy',
+      LB_HEARTBEAT_SECONDS: '5',
       ROLLOUT_SCHEDULE: '0 2 * * 0',
       ROLLOUT_MIN_AGE_DAYS: '14',
       ROLLOUT_CONCURRENCY: '20',
@@ -202,6 +227,18 @@ describe('parseConfig', () => {
       },
       providerTimeoutMs: 10_000,
       rolloutSchedule: { cron: '0 2 * * 0', minAgeDays: 14, concurrency: 20, failureBudgetPercent: 5 },
+      consul: { address: 'https://consul.example.org:8501', token: 'ct', prefix: 'acme/tenon' },
+      routing: { applyTimeoutMs: 45_000, agentStaleMs: 90_000 },
+      lbAgent: {
+        nodeName: 'lb-1',
+        httpPort: 8080,
+        bindAddress: '127.0.0.1',
+        configDir: '/srv/haproxy',
+        masterSocket: '/run/m.sock',
+        statsSocket: '/run/s.sock',
+        haproxyBin: '/usr/local/sbin/haproxy',
+        heartbeatMs: 5_000,
+      },
     })
   })
 

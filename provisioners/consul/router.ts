@@ -1,0 +1,280 @@
+import type Consul from 'consul'
+import { ProvisionerError, type DesiredRouting, type Router } from '../types'
+import { CONSUL_PROVIDER, consulCall, consulClient, type ConsulConnection } from './client'
+import {
+  consulKeys,
+  hostPort,
+  ZAgentReport,
+  ZRoutedInstance,
+  ZRoutingRevision,
+  type AgentReport,
+  type RoutedInstance,
+  type RoutingRevision,
+} from './layout'
+
+export interface ConsulRouterOptions extends ConsulConnection {
+  /** KV prefix and service-name prefix, e.g. "tenon" */
+  prefix: string
+  /** How long a publish waits for every live load-balancer node to apply it */
+  applyTimeoutMs: number
+  /** A node whose report is older than this is not waited for (it is down, or gone) */
+  agentStaleMs: number
+  /** How often the wait looks at the nodes' reports */
+  pollMs?: number
+  now?: () => Date
+}
+
+interface KvItem {
+  Key: string
+  ModifyIndex: number
+  Value: string | null
+}
+
+/** What the console and the reconciler read back from Consul. */
+export interface ConsulRoutingSnapshot {
+  revision: RoutingRevision | null
+  instances: RoutedInstance[]
+  agents: AgentReport[]
+  services: { id: string; instanceId: string | undefined; appserverId: string | undefined }[]
+}
+
+export interface ConsulRouter extends Router {
+  readonly kind: 'consul'
+  snapshot(): Promise<ConsulRoutingSnapshot>
+  /** Removes one instance's key and services without waiting for the nodes (the reconciler's repair of stale keys). */
+  forget(instanceId: string): Promise<void>
+  close(): void
+}
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
+
+function parseJson(value: string | null): unknown {
+  if (value === null) return null
+  try {
+    return JSON.parse(value)
+  } catch {
+    return null
+  }
+}
+
+/** The instance as the load balancers get it (addresses split into host and port). */
+export function routedInstance(routing: DesiredRouting, revision: number): RoutedInstance {
+  return ZRoutedInstance.parse({
+    instanceId: routing.instanceId,
+    slug: routing.slug,
+    revision,
+    hostnames: routing.hostnames,
+    backends: routing.backends.map((b) => ({ appserverId: b.appserverId, ...hostPort(b.address), role: b.role })),
+    healthPath: routing.healthPath,
+    maintenance: routing.maintenance,
+    certificates: [],
+  })
+}
+
+/** The same routing, apart from the revision that wrote it. */
+const sameRouting = (a: RoutedInstance, b: RoutedInstance) =>
+  JSON.stringify({ ...a, revision: 0 }) === JSON.stringify({ ...b, revision: 0 })
+
+/**
+ * The `consul` router: publishes an instance's routing to Consul's KV store in one transaction with a new revision
+ * (compare-and-set on the revision key, so concurrent publishers serialise), registers its appservers as services
+ * for monitoring, then waits until every live load-balancer node reports that revision applied.
+ */
+export function createConsulRouter(options: ConsulRouterOptions): ConsulRouter {
+  const consul: Consul = consulClient(options)
+  const keys = consulKeys(options.prefix)
+  const serviceName = `${options.prefix}-appserver`
+  const now = options.now ?? (() => new Date())
+  const call = <T>(operation: string, fn: () => Promise<T>) => consulCall(operation, options.address, fn)
+
+  async function readItem(key: string): Promise<KvItem | null> {
+    const item = await call('read', () => consul.kv.get({ key }))
+    return item ? { Key: item.Key, ModifyIndex: item.ModifyIndex, Value: item.Value } : null
+  }
+
+  async function readTree(prefix: string): Promise<KvItem[]> {
+    const items = await call('read', () => consul.kv.get({ key: prefix, recurse: true }))
+    if (!items) return []
+    return (Array.isArray(items) ? items : [items]).map((i) => ({ Key: i.Key, ModifyIndex: i.ModifyIndex, Value: i.Value }))
+  }
+
+  /** Writes `ops` with a new revision in one transaction; retries when another publisher took the revision first. */
+  async function commit(operation: string, ops: (revision: number) => object[]): Promise<number> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const current = await readItem(keys.revision)
+      const parsed = ZRoutingRevision.safeParse(parseJson(current?.Value ?? null))
+      const revision = (parsed.success ? parsed.data.revision : 0) + 1
+      const value: RoutingRevision = { revision, publishedAt: now().toISOString() }
+      const txn = [
+        { KV: { Verb: 'cas', Key: keys.revision, Value: b64(JSON.stringify(value)), Index: current?.ModifyIndex ?? 0 } },
+        ...ops(revision),
+      ]
+      // The transaction endpoint directly: the package's typings describe a body Consul does not accept.
+      const answer = await txnRequest(operation, txn)
+      if (answer.ok) return revision
+      // 409: a check failed — the revision moved under us (another publisher); read it again.
+      if (answer.status !== 409) {
+        const text = (await answer.text()).slice(0, 300)
+        throw new ProvisionerError(
+          CONSUL_PROVIDER,
+          operation,
+          `${options.address} refused the transaction (${answer.status}): ${text}`,
+          answer.status >= 500,
+        )
+      }
+    }
+    throw new ProvisionerError(
+      CONSUL_PROVIDER,
+      operation,
+      'the routing revision kept changing under concurrent publishers; try again',
+      true,
+    )
+  }
+
+  async function txnRequest(operation: string, txn: object[]): Promise<Response> {
+    try {
+      return await fetch(`${options.address.replace(/\/+$/, '')}/v1/txn`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', ...(options.token ? { 'x-consul-token': options.token } : {}) },
+        body: JSON.stringify(txn),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      })
+    } catch (err) {
+      throw new ProvisionerError(
+        CONSUL_PROVIDER,
+        operation,
+        `cannot reach ${options.address}: ${err instanceof Error ? err.message : String(err)}`,
+        true,
+      )
+    }
+  }
+
+  async function instanceServices(instanceId: string) {
+    const services = await call('list services', () => consul.agent.service.list())
+    return Object.values(services as Record<string, { ID: string; Service: string; Meta?: Record<string, string> }>).filter(
+      (s) => s.Service === serviceName && s.Meta?.instanceId === instanceId,
+    )
+  }
+
+  async function syncServices(instance: RoutedInstance | undefined, instanceId: string) {
+    const wanted = new Set(instance?.backends.map((b) => `${options.prefix}-as-${b.appserverId}`) ?? [])
+    const slug = instance?.slug ?? ''
+    for (const b of instance?.backends ?? []) {
+      await call('register service', () =>
+        consul.agent.service.register({
+          id: `${options.prefix}-as-${b.appserverId}`,
+          name: serviceName,
+          address: b.host,
+          port: b.port,
+          tags: [`instance:${slug}`, `role:${b.role}`],
+          meta: { instanceId, appserverId: b.appserverId, role: b.role },
+          check: {
+            name: `${slug} appserver health`,
+            http: `http://${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port}${instance?.healthPath ?? '/'}`,
+            interval: '10s',
+            timeout: '5s',
+          },
+        }),
+      )
+    }
+    for (const s of await instanceServices(instanceId)) {
+      if (!wanted.has(s.ID)) await call('deregister service', () => consul.agent.service.deregister(s.ID))
+    }
+  }
+
+  async function agents(): Promise<AgentReport[]> {
+    return (await readTree(keys.agents)).flatMap((item) => {
+      const parsed = ZAgentReport.safeParse(parseJson(item.Value))
+      return parsed.success ? [parsed.data] : []
+    })
+  }
+
+  /** Resolves once every node seen within agentStaleMs has applied `revision`; fails fast on a node's error about it. */
+  async function waitForNodes(revision: number, operation: string): Promise<void> {
+    const deadline = Date.now() + options.applyTimeoutMs
+    for (;;) {
+      const live = (await agents()).filter((a) => now().getTime() - Date.parse(a.lastSeen) <= options.agentStaleMs)
+      const behind = live.filter((a) => a.revision < revision)
+      if (!behind.length) return
+      const refused = behind.find((a) => a.lastError && a.seenRevision >= revision)
+      if (refused) {
+        throw new ProvisionerError(
+          CONSUL_PROVIDER,
+          operation,
+          `load balancer ${refused.node} could not apply revision ${revision}: ${refused.lastError}`,
+          true,
+        )
+      }
+      if (Date.now() >= deadline) {
+        const list = behind.map((a) => `${a.node} (at ${a.revision})`).join(', ')
+        throw new ProvisionerError(
+          CONSUL_PROVIDER,
+          operation,
+          `load balancers ${list} did not apply revision ${revision} within ${options.applyTimeoutMs} ms`,
+          true,
+        )
+      }
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 100))
+    }
+  }
+
+  return {
+    kind: 'consul',
+    async publish(routing) {
+      const existing = await readItem(keys.instance(routing.instanceId))
+      const before = ZRoutedInstance.safeParse(parseJson(existing?.Value ?? null))
+      const next = routedInstance(routing, 1)
+      let revision: number
+      if (before.success && sameRouting(before.data, next)) {
+        // A retry of a publish that was written but not yet applied everywhere: wait for it again, write nothing.
+        revision = before.data.revision
+      } else {
+        revision = await commit('publish', (r) => [
+          { KV: { Verb: 'set', Key: keys.instance(routing.instanceId), Value: b64(JSON.stringify({ ...next, revision: r })) } },
+        ])
+      }
+      await syncServices({ ...next, revision }, routing.instanceId)
+      await waitForNodes(revision, 'publish')
+    },
+    async remove(instanceId) {
+      const existing = await readItem(keys.instance(instanceId))
+      if (existing) {
+        const revision = await commit('remove', () => [{ KV: { Verb: 'delete', Key: keys.instance(instanceId) } }])
+        await syncServices(undefined, instanceId)
+        await waitForNodes(revision, 'remove')
+      } else {
+        await syncServices(undefined, instanceId)
+      }
+    },
+    async forget(instanceId) {
+      if (await readItem(keys.instance(instanceId)))
+        await commit('remove', () => [{ KV: { Verb: 'delete', Key: keys.instance(instanceId) } }])
+      await syncServices(undefined, instanceId)
+    },
+    async snapshot() {
+      const tree = await readTree(keys.routing)
+      const revisionItem = tree.find((i) => i.Key === keys.revision)
+      const revision = ZRoutingRevision.safeParse(parseJson(revisionItem?.Value ?? null))
+      const instances = tree
+        .filter((i) => i.Key.startsWith(keys.instances))
+        .flatMap((i) => {
+          const parsed = ZRoutedInstance.safeParse(parseJson(i.Value))
+          return parsed.success ? [parsed.data] : []
+        })
+      const services = Object.values(
+        (await call('list services', () => consul.agent.service.list())) as Record<
+          string,
+          { ID: string; Service: string; Meta?: Record<string, string> }
+        >,
+      )
+        .filter((s) => s.Service === serviceName)
+        .map((s) => ({ id: s.ID, instanceId: s.Meta?.instanceId, appserverId: s.Meta?.appserverId }))
+      return { revision: revision.success ? revision.data : null, instances, agents: await agents(), services }
+    },
+    // The load balancers serve the instance's own hostname (https once [domains-tls] issues its certificate).
+    siteUrl: (routing) => (routing.maintenance || !routing.hostnames[0] ? null : `http://${routing.hostnames[0]}`),
+    close() {
+      consul.destroy()
+    },
+  }
+}
