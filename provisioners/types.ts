@@ -156,6 +156,44 @@ export interface Router {
   remove(instanceId: string): Promise<void>
   /** Where people reach the site once this routing is in effect (the console's "Open site"), or null when nowhere. */
   siteUrl(routing: DesiredRouting): string | null
+  /**
+   * Routers that keep state outside (Consul) compare it with the desired routing of every routed instance and repair
+   * drift: missing or different entries written, entries of instances no longer routed removed, missing services
+   * registered. Without waiting for the load balancers.
+   */
+  reconcile?(desired: DesiredRouting[]): Promise<RoutingDriftReport>
+  /** Routers with load-balancer nodes: the latest revision and what each node reports. */
+  loadBalancers?(): Promise<LoadBalancerState>
+}
+
+/** One load-balancer node as its agent reports itself. */
+export interface LoadBalancerNode {
+  node: string
+  /** the last revision it applied */
+  revision: number
+  /** the last revision it read, applied or not */
+  seenRevision: number
+  appliedAt: string | null
+  lagMs: number | null
+  method: 'runtime' | 'reload' | 'none'
+  lastError: string | null
+  lastErrorAt: string | null
+  lastSeen: string
+}
+
+export interface LoadBalancerState {
+  revision: number | null
+  publishedAt: string | null
+  nodes: LoadBalancerNode[]
+}
+
+export interface RoutingDriftReport {
+  /** instances whose routing was missing or different, written again */
+  written: string[]
+  /** instances routed outside that should not be, removed */
+  removed: string[]
+  /** appserver services registered again */
+  services: number
 }
 
 // ---------------------------------------------------------------------------------------------

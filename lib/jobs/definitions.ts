@@ -16,6 +16,7 @@ import { purgeInstance } from '@/lib/resources/purge-instance'
 import { reconcileResources } from '@/lib/resources/reconcile-resources'
 import type { ResourceContext } from '@/lib/resources/resource-context'
 import { rotateResource } from '@/lib/resources/rotate-resource'
+import { reconcileRouting } from '@/lib/routing/reconcile-routing'
 import { expireCredentials } from './expire-credentials'
 import { QUEUES, type QueueDefinition } from './queues'
 
@@ -79,6 +80,10 @@ export const reconcileResourcesJob = define(QUEUES.reconcileResources, z.object(
   reconcileResources(resources),
 )
 
+export const reconcileRoutingJob = define(QUEUES.reconcileRouting, z.object({}).passthrough(), (_p, { orchestrator }) =>
+  reconcileRouting(orchestrator),
+)
+
 export const JOBS: JobDefinition[] = [
   expireCredentialsJob,
   advanceAppserverJob,
@@ -93,4 +98,5 @@ export const JOBS: JobDefinition[] = [
   exportInstanceJob,
   purgeInstanceJob,
   reconcileResourcesJob,
+  reconcileRoutingJob,
 ]

@@ -34,6 +34,7 @@ export const QUEUES = {
   exportInstance: { name: 'instance.export', retryLimit: 5, retryDelaySeconds: 60, expireInSeconds: 3600 },
   purgeInstance: { name: 'instance.purge', retryLimit: 5, retryDelaySeconds: 60, expireInSeconds: 3600 },
   reconcileResources: { name: 'resources.reconcile', retryLimit: 1, retryDelaySeconds: 60, expireInSeconds: 900, schedule: '* * * * *' },
+  reconcileRouting: { name: 'routing.reconcile', retryLimit: 1, retryDelaySeconds: 30, expireInSeconds: 600, schedule: '* * * * *' },
   scheduledRollout: { name: 'rollout.scheduled', retryLimit: 1, retryDelaySeconds: 60, expireInSeconds: 300 },
 } as const satisfies Record<string, QueueDefinition>
 

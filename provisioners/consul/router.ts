@@ -1,6 +1,7 @@
 import type Consul from 'consul'
 import { ProvisionerError, type DesiredRouting, type Router } from '../types'
 import { CONSUL_PROVIDER, consulCall, consulClient, type ConsulConnection } from './client'
+import { planConsulDrift } from './plan-drift'
 import {
   consulKeys,
   hostPort,
@@ -41,6 +42,8 @@ export interface ConsulRoutingSnapshot {
 export interface ConsulRouter extends Router {
   readonly kind: 'consul'
   snapshot(): Promise<ConsulRoutingSnapshot>
+  /** Writes an instance's routing and services without waiting for the nodes (the reconciler's repair of drift). */
+  sync(routing: DesiredRouting): Promise<void>
   /** Removes one instance's key and services without waiting for the nodes (the reconciler's repair of stale keys). */
   forget(instanceId: string): Promise<void>
   close(): void
@@ -218,23 +221,29 @@ export function createConsulRouter(options: ConsulRouterOptions): ConsulRouter {
     }
   }
 
+  /** Writes the instance's routing (unless Consul already has exactly that) and its services; answers the revision to wait for. */
+  async function write(routing: DesiredRouting): Promise<number> {
+    const existing = await readItem(keys.instance(routing.instanceId))
+    const before = ZRoutedInstance.safeParse(parseJson(existing?.Value ?? null))
+    const next = routedInstance(routing, 1)
+    // A retry of a publish that was written but not yet applied everywhere writes nothing and waits for it again.
+    const revision =
+      before.success && sameRouting(before.data, next)
+        ? before.data.revision
+        : await commit('publish', (r) => [
+            { KV: { Verb: 'set', Key: keys.instance(routing.instanceId), Value: b64(JSON.stringify({ ...next, revision: r })) } },
+          ])
+    await syncServices({ ...next, revision }, routing.instanceId)
+    return revision
+  }
+
   return {
     kind: 'consul',
     async publish(routing) {
-      const existing = await readItem(keys.instance(routing.instanceId))
-      const before = ZRoutedInstance.safeParse(parseJson(existing?.Value ?? null))
-      const next = routedInstance(routing, 1)
-      let revision: number
-      if (before.success && sameRouting(before.data, next)) {
-        // A retry of a publish that was written but not yet applied everywhere: wait for it again, write nothing.
-        revision = before.data.revision
-      } else {
-        revision = await commit('publish', (r) => [
-          { KV: { Verb: 'set', Key: keys.instance(routing.instanceId), Value: b64(JSON.stringify({ ...next, revision: r })) } },
-        ])
-      }
-      await syncServices({ ...next, revision }, routing.instanceId)
-      await waitForNodes(revision, 'publish')
+      await waitForNodes(await write(routing), 'publish')
+    },
+    async sync(routing) {
+      await write(routing)
     },
     async remove(instanceId) {
       const existing = await readItem(keys.instance(instanceId))
@@ -250,6 +259,36 @@ export function createConsulRouter(options: ConsulRouterOptions): ConsulRouter {
       if (await readItem(keys.instance(instanceId)))
         await commit('remove', () => [{ KV: { Verb: 'delete', Key: keys.instance(instanceId) } }])
       await syncServices(undefined, instanceId)
+    },
+    async reconcile(desired) {
+      const snap = await this.snapshot()
+      const registered = new Set(snap.services.map((s) => s.id))
+      const plan = planConsulDrift(
+        desired.map((d) => routedInstance(d, 1)),
+        snap.instances,
+        registered,
+        (appserverId) => `${options.prefix}-as-${appserverId}`,
+      )
+      const byId = new Map(desired.map((d) => [d.instanceId, d]))
+      for (const id of [...plan.write, ...plan.missingServices]) {
+        const routing = byId.get(id)
+        if (routing) await write(routing)
+      }
+      for (const id of plan.remove) await this.forget(id)
+      // Services of instances that are not routed at all any more (their key may already be gone).
+      const desiredIds = new Set(desired.map((d) => d.instanceId))
+      const strays = new Set(snap.services.filter((s) => s.instanceId && !desiredIds.has(s.instanceId)).map((s) => s.instanceId ?? ''))
+      for (const id of strays) if (!plan.remove.includes(id)) await syncServices(undefined, id)
+      return { written: plan.write, removed: plan.remove, services: plan.missingServices.length }
+    },
+    async loadBalancers() {
+      const [revisionItem, nodes] = await Promise.all([readItem(keys.revision), agents()])
+      const revision = ZRoutingRevision.safeParse(parseJson(revisionItem?.Value ?? null))
+      return {
+        revision: revision.success ? revision.data.revision : null,
+        publishedAt: revision.success ? revision.data.publishedAt : null,
+        nodes: nodes.sort((a, b) => a.node.localeCompare(b.node)),
+      }
     },
     async snapshot() {
       const tree = await readTree(keys.routing)

@@ -19,6 +19,8 @@ import * as resource from '@/app/api/v1/resources/[id]/route'
 import * as resourceRetry from '@/app/api/v1/resources/[id]/retry/route'
 import * as resourceRotate from '@/app/api/v1/resources/[id]/rotate/route'
 import * as resourceCredentials from '@/app/api/v1/resources/[id]/credentials/route'
+import * as loadBalancers from '@/app/api/v1/load-balancers/route'
+import * as instanceRouting from '@/app/api/v1/instances/[id]/routing/route'
 import * as rollouts from '@/app/api/v1/rollouts/route'
 import * as rollout from '@/app/api/v1/rollouts/[id]/route'
 import * as rolloutItems from '@/app/api/v1/rollouts/[id]/items/route'
@@ -55,6 +57,8 @@ export const ROUTE_MODULES: Record<string, Partial<Record<'GET' | 'POST' | 'PATC
   resourceRetry,
   resourceRotate,
   resourceCredentials,
+  loadBalancers,
+  instanceRouting,
   rollouts,
   rollout,
   rolloutItems,
