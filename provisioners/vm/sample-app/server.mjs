@@ -134,6 +134,8 @@ function main() {
   const page = renderPage({ config, errors, appserverId })
 
   const server = createServer((req, res) => {
+    // Which appserver answered, on every response: the routing tests check where traffic went without parsing pages.
+    res.setHeader('x-tenon-appserver', appserverId)
     const json = (status, body) => {
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
       res.end(JSON.stringify(body))
