@@ -1,5 +1,5 @@
 import type Consul from 'consul'
-import { ProvisionerError, type DesiredRouting, type Router } from '../types'
+import { ProvisionerError, type DesiredRouting, type LoadBalancerState, type Router, type RoutingDriftReport } from '../types'
 import { CONSUL_PROVIDER, consulCall, consulClient, type ConsulConnection } from './client'
 import { planConsulDrift } from './plan-drift'
 import {
@@ -41,6 +41,8 @@ export interface ConsulRoutingSnapshot {
 
 export interface ConsulRouter extends Router {
   readonly kind: 'consul'
+  reconcile(desired: DesiredRouting[]): Promise<RoutingDriftReport>
+  loadBalancers(): Promise<LoadBalancerState>
   snapshot(): Promise<ConsulRoutingSnapshot>
   /** Writes an instance's routing and services without waiting for the nodes (the reconciler's repair of drift). */
   sync(routing: DesiredRouting): Promise<void>
