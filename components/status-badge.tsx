@@ -41,6 +41,14 @@ const VARIANT: Record<string, Variant> = {
   destroyed: 'neutral',
   'not configured': 'amber',
   'not provisioned': 'neutral',
+  // load-balancer nodes ("down": silent too long, so no longer waited for)
+  'in-sync': 'green',
+  behind: 'amber',
+  error: 'red',
+  down: 'neutral',
+  // an instance's hostnames (what clients see of its routing)
+  served: 'green',
+  'maintenance page': 'amber',
 }
 
 export function StatusBadge({ status, className }: { status: string; className?: string }) {

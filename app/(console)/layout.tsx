@@ -27,6 +27,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
             <NavLink href="/organizations">Organizations</NavLink>
             {staff ? <NavLink href="/rollouts">Rollouts</NavLink> : null}
             {staff ? <NavLink href="/clusters">Clusters</NavLink> : null}
+            {staff ? <NavLink href="/load-balancers">Load balancers</NavLink> : null}
             {staff || ownsAnyOrganization(actor) ? <NavLink href="/audit">Audit log</NavLink> : null}
             <NavLink href="/tokens">API tokens</NavLink>
           </nav>

@@ -18,6 +18,7 @@ import { toInstance } from '@/lib/instances/to-instance'
 import { orNotFound, pageContext, param, type SearchParams } from '../../_lib/page-actor'
 import { DeploymentsSection } from './deployments-section'
 import { ResourcesSection } from './resources-section'
+import { RoutingSection } from './routing-section'
 
 export const metadata: Metadata = { title: 'Instance' }
 
@@ -160,6 +161,8 @@ export default async function InstancePage({ params, searchParams }: { params: P
         archived={archived}
         before={Number.isInteger(before) && before > 0 ? before : undefined}
       />
+
+      <RoutingSection db={db} actor={actor} instanceId={instance.id} archived={archived} />
 
       <ResourcesSection db={db} actor={actor} instance={instance} />
 
