@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { desiredRouting, type RoutingAppserver } from '@/lib/routing/desired-routing'
 import { nodeStatus } from '@/lib/routing/list-load-balancers'
 import { hostPort, type RoutedInstance } from '@/provisioners/consul/layout'
 import { planConsulDrift } from '@/provisioners/consul/plan-drift'
@@ -99,4 +100,50 @@ describe('nodeStatus', () => {
     ['refusing the latest change', { revision: 9, seenRevision: 10, lastError: 'invalid' }, 10, 'error'],
     ['silent too long', { lastSeen: '2026-11-26T09:58:00Z' }, 10, 'down'],
   ])('%s', (_name, over, latest, expected) => expect(nodeStatus(node(over), latest, now, 60_000)).toBe(expected))
+})
+
+describe('desired routing as Consul stores it', () => {
+  const site = {
+    id: '0195c0de-0000-7000-8000-000000000001',
+    slug: 'redwood',
+    hostnames: ['redwood.hosting.test', 'studio.redwood.hosting.test'],
+    healthPath: '/heartbeat',
+    archived: false,
+  }
+  const appserver = (
+    n: number,
+    state: RoutingAppserver['state'],
+    deploymentStatus: RoutingAppserver['deploymentStatus'],
+  ): RoutingAppserver => ({
+    id: `0195c0de-0000-7000-8000-00000000010${n}`,
+    state,
+    address: `http://10.0.0.${n}:8000`,
+    deploymentStatus,
+  })
+
+  it('a blue/green switch in progress: the new appservers take requests, the old one drains (snapshot)', () => {
+    const routing = desiredRouting(site, [
+      appserver(1, 'active', 'active'),
+      appserver(2, 'healthy', 'activating'),
+      appserver(3, 'healthy', 'activating'),
+    ])
+    expect(routedInstance(routing, 12)).toMatchSnapshot()
+  })
+
+  it('nothing healthy: the maintenance page (snapshot)', () => {
+    expect(routedInstance(desiredRouting(site, [appserver(1, 'draining', 'superseded')]), 13)).toMatchSnapshot()
+  })
+
+  it('computes the routing of 10,000 instances (every backend valid for Consul)', () => {
+    const routed = Array.from({ length: 10_000 }, (_, i) =>
+      routedInstance(
+        desiredRouting({ ...site, id: `i-${i}`, slug: `site-${i}`, hostnames: [`site-${i}.hosting.test`] }, [
+          { ...appserver(1, 'active', 'active'), id: `a-${i}`, address: `http://10.${(i >> 8) & 255}.${i & 255}.1:8000` },
+        ]),
+        i + 1,
+      ),
+    )
+    expect(routed).toHaveLength(10_000)
+    expect(routed.every((r) => r.backends.length === 1 && !r.maintenance)).toBe(true)
+  })
 })
