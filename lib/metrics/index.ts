@@ -11,6 +11,8 @@ interface Metrics {
   instances: client.Gauge<'status'>
   appservers: client.Gauge<'state' | 'driver'>
   resources: client.Gauge<'kind' | 'state' | 'cluster'>
+  lbNodes: client.Gauge<'node' | 'status'>
+  lbBehind: client.Gauge<'node'>
 }
 
 const g = globalThis as unknown as { tenonMetrics?: Metrics }
@@ -45,6 +47,18 @@ export function getMetrics(): Metrics {
         name: 'tenon_resources',
         help: 'Resources not yet destroyed, by kind, state and cluster (failed ones need a person)',
         labelNames: ['kind', 'state', 'cluster'],
+        registers: [registry],
+      }),
+      lbNodes: new client.Gauge({
+        name: 'tenon_lb_nodes',
+        help: 'Load-balancer nodes by status (in-sync, behind, error, down), from their reports in Consul',
+        labelNames: ['node', 'status'],
+        registers: [registry],
+      }),
+      lbBehind: new client.Gauge({
+        name: 'tenon_lb_node_revisions_behind',
+        help: 'Routing revisions a load-balancer node has not applied yet',
+        labelNames: ['node'],
         registers: [registry],
       }),
     }

@@ -1,4 +1,8 @@
+import { systemActor } from '@/lib/auth/actor'
 import { getDb } from '@/lib/db/client'
+import { getLogger } from '@/lib/log'
+import { getRouter } from '@/lib/routing/get-router'
+import { listLoadBalancers } from '@/lib/routing/list-load-balancers'
 import { INSTANCE_STATUSES } from '@/lib/instances/schemas'
 import { jobCounts } from '@/lib/jobs/job-counts'
 import { getConfig } from '@/lib/config'
@@ -30,7 +34,25 @@ export async function GET(request: Request): Promise<Response> {
   for (const status of INSTANCE_STATUSES) metrics.instances.set({ status }, byStatus.find((s) => s.status === status)?._count._all ?? 0)
   metrics.jobs.reset()
   for (const j of jobs) metrics.jobs.set({ queue: j.name, state: j.state }, j.count)
+  await recordLoadBalancers(metrics)
   return new Response(await metrics.registry.metrics(), {
     headers: { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' },
   })
+}
+
+/** The load-balancer nodes' reports, when there are load balancers; a Consul outage leaves the gauges empty, logged. */
+async function recordLoadBalancers(metrics: ReturnType<typeof getMetrics>): Promise<void> {
+  metrics.lbNodes.reset()
+  metrics.lbBehind.reset()
+  const router = getRouter()
+  if (!router.loadBalancers) return
+  try {
+    const state = await listLoadBalancers(router, systemActor('metrics'), getConfig().routing.agentStaleMs)
+    for (const n of state.nodes) {
+      metrics.lbNodes.set({ node: n.node, status: n.status }, 1)
+      if (n.behindBy !== null) metrics.lbBehind.set({ node: n.node }, n.behindBy)
+    }
+  } catch (err) {
+    getLogger().warn({ err }, 'metrics: could not read the load balancers from Consul')
+  }
 }
