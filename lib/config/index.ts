@@ -213,6 +213,18 @@ export const ZConfigEnv = z.object({
     .default('/run/haproxy/tenon.sock')
     .describe("lb-agent: HAProxy's runtime API socket (level admin)."),
   HAPROXY_BIN: z.string().min(1).default('haproxy').describe('lb-agent: the haproxy program, for `haproxy -c` checks.'),
+  HAPROXY_USER: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("lb-agent: the user HAProxy's workers run as (with HAPROXY_GROUP). Unset: as started."),
+  HAPROXY_GROUP: z.string().min(1).optional().describe("lb-agent: the group HAProxy's workers run as (with HAPROXY_USER)."),
+  HAPROXY_SOCKET_GROUP: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('lb-agent: group given access (mode 660) to the runtime API socket, so an unprivileged agent can use it. Unset: mode 600.'),
+  HAPROXY_SYSLOG: z.string().min(1).optional().describe("lb-agent: syslog target of HAProxy's logs, e.g. /dev/log. Unset: no logs."),
   LB_HEARTBEAT_SECONDS: z.coerce.number().positive().default(10).describe('lb-agent: how often it reports to Consul when nothing changes.'),
   ROLLOUT_SCHEDULE: z
     .string()
@@ -347,6 +359,9 @@ export interface Config {
     statsSocket: string
     haproxyBin: string
     heartbeatMs: number
+    runAs: { user: string; group: string } | undefined
+    socketGroup: string | undefined
+    syslog: string | undefined
   }
 }
 
@@ -512,6 +527,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       statsSocket: e.HAPROXY_STATS_SOCKET,
       haproxyBin: e.HAPROXY_BIN,
       heartbeatMs: e.LB_HEARTBEAT_SECONDS * 1000,
+      runAs: e.HAPROXY_USER && e.HAPROXY_GROUP ? { user: e.HAPROXY_USER, group: e.HAPROXY_GROUP } : undefined,
+      socketGroup: e.HAPROXY_SOCKET_GROUP,
+      syslog: e.HAPROXY_SYSLOG,
     },
     rolloutSchedule: {
       cron: e.ROLLOUT_SCHEDULE,

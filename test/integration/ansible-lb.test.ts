@@ -174,6 +174,10 @@ describe('ansible/lb.yml', () => {
       'HAPROXY_MASTER_SOCKET="/run/haproxy-master.sock"',
       'HAPROXY_STATS_SOCKET="/run/haproxy/admin.sock"',
       'LB_HTTP_PORT="80"',
+      'HAPROXY_USER="haproxy"',
+      'HAPROXY_GROUP="haproxy"',
+      'HAPROXY_SOCKET_GROUP="haproxy"',
+      'HAPROXY_SYSLOG="/dev/log"',
       'LOG_LEVEL="debug"',
     ])
 

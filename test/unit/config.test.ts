@@ -67,6 +67,9 @@ describe('parseConfig', () => {
         statsSocket: '/run/haproxy/tenon.sock',
         haproxyBin: 'haproxy',
         heartbeatMs: 10_000,
+        runAs: undefined,
+        socketGroup: undefined,
+        syslog: undefined,
       },
     })
   })
@@ -150,6 +153,10 @@ describe('parseConfig', () => {
       HAPROXY_STATS_SOCKET: '/run/s.sock',
       HAPROXY_BIN: '/usr/local/sbin/haproxy',
       LB_HEARTBEAT_SECONDS: '5',
+      HAPROXY_USER: 'haproxy',
+      HAPROXY_GROUP: 'haproxy',
+      HAPROXY_SOCKET_GROUP: 'haproxy',
+      HAPROXY_SYSLOG: '/dev/log',
       ROLLOUT_SCHEDULE: '0 2 * * 0',
       ROLLOUT_MIN_AGE_DAYS: '14',
       ROLLOUT_CONCURRENCY: '20',
@@ -238,6 +245,9 @@ describe('parseConfig', () => {
         statsSocket: '/run/s.sock',
         haproxyBin: '/usr/local/sbin/haproxy',
         heartbeatMs: 5_000,
+        runAs: { user: 'haproxy', group: 'haproxy' },
+        socketGroup: 'haproxy',
+        syslog: '/dev/log',
       },
     })
   })
