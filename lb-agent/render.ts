@@ -9,6 +9,8 @@ import type { RoutedBackend, RoutedInstance, RoutingState } from '@/provisioners
 export const CONFIG_FILE = 'haproxy.cfg'
 export const HOSTS_MAP_FILE = 'hosts.map'
 export const MAINTENANCE_PAGE_FILE = 'maintenance.html'
+/** The same page as a whole HTTP response, for `errorfile 503` (HAProxy's own 503 when every appserver is down). */
+export const MAINTENANCE_RESPONSE_FILE = 'maintenance.http'
 export const UNKNOWN_HOST_PAGE_FILE = 'unknown-host.html'
 export const MAINTENANCE_BACKEND = 'be_maintenance'
 export const UNKNOWN_BACKEND = 'be_unknown'
@@ -232,6 +234,8 @@ export function renderHaproxy(state: RoutingState, options: RenderOptions): Rend
     // An appserver named by a DNS name that does not resolve starts without an address (down) instead of making the
     // whole configuration invalid. Servers added at run time do not read default-server (see serverArguments).
     '  default-server init-addr libc,none',
+    // Every appserver of an instance failing its health check: the maintenance page rather than HAProxy's bare 503.
+    `  errorfile 503 ${joinPath(dir, MAINTENANCE_RESPONSE_FILE)}`,
     '',
     'frontend fe_http',
     `  bind ${bind}`,
@@ -252,7 +256,11 @@ export function renderHaproxy(state: RoutingState, options: RenderOptions): Rend
   return {
     config: lines.join('\n'),
     hostsMap: map.join(''),
-    files: { [MAINTENANCE_PAGE_FILE]: MAINTENANCE_PAGE, [UNKNOWN_HOST_PAGE_FILE]: UNKNOWN_HOST_PAGE },
+    files: {
+      [MAINTENANCE_PAGE_FILE]: MAINTENANCE_PAGE,
+      [MAINTENANCE_RESPONSE_FILE]: httpResponse(503, 'Service Unavailable', MAINTENANCE_PAGE),
+      [UNKNOWN_HOST_PAGE_FILE]: UNKNOWN_HOST_PAGE,
+    },
   }
 }
 
@@ -294,6 +302,20 @@ function duration(ms: number): string {
 /** Code-point order: the same everywhere, unlike localeCompare. */
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** A raw HTTP/1.0 response as `errorfile` wants it (HAProxy sends it as is, and closes). */
+function httpResponse(status: number, reason: string, html: string): string {
+  return [
+    `HTTP/1.0 ${status} ${reason}`,
+    'Cache-Control: no-store',
+    'Retry-After: 30',
+    'Connection: close',
+    'Content-Type: text/html; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(html)}`,
+    '',
+    html,
+  ].join('\r\n')
 }
 
 const page = (title: string, body: string) => `<!doctype html>

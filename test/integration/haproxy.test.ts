@@ -269,4 +269,22 @@ describe('HAProxy driven by the lb-agent', () => {
     expect((await haproxy.control.processes()).workers).not.toEqual(before)
     expect(await get('alpha.test')).toMatchObject({ status: 200, body: 'a3' })
   })
+
+  it('an instance whose every appserver fails its health check gets the maintenance page, not a bare 503', async () => {
+    const dead: RoutedBackend = { appserverId: 'dead', host: '127.0.0.1', port: await freePort(), role: 'active' }
+    const current = applied
+    await applyState({
+      ...current,
+      revision: current.revision + 1,
+      instances: [...current.instances, instance('gamma', ['gamma.test'], [dead])],
+    })
+    const deadline = Date.now() + 10_000
+    let answer = await get('gamma.test')
+    while (!answer.body?.includes('This site is being updated') && Date.now() < deadline) {
+      await sleep(200)
+      answer = await get('gamma.test')
+    }
+    expect(answer.status).toBe(503)
+    expect(answer.body).toContain('This site is being updated')
+  })
 })

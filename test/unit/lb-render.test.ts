@@ -61,7 +61,12 @@ describe('renderHaproxy', () => {
     const rendered = renderHaproxy(SAMPLE, OPTIONS)
     expect(rendered.config).toMatchSnapshot('haproxy.cfg')
     expect(rendered.hostsMap).toMatchSnapshot('hosts.map')
-    expect(Object.keys(rendered.files).sort()).toEqual(['maintenance.html', 'unknown-host.html'])
+    expect(Object.keys(rendered.files).sort()).toEqual(['maintenance.html', 'maintenance.http', 'unknown-host.html'])
+    // HAProxy's own 503 (every appserver down) is the same page, as a whole HTTP response with the right length.
+    const response = rendered.files['maintenance.http']!
+    expect(response).toMatch(/^HTTP\/1\.0 503 Service Unavailable\r\n/)
+    expect(response.split('\r\n\r\n')[1]).toBe(rendered.files['maintenance.html'])
+    expect(response).toContain(`Content-Length: ${Buffer.byteLength(rendered.files['maintenance.html']!)}\r\n`)
     expect(rendered.files['maintenance.html']).toContain('This site is being updated')
     expect(rendered.files['maintenance.html']).toContain('temporarily unavailable')
     expect(rendered.files['unknown-host.html']).toContain('No site is configured for this address')
