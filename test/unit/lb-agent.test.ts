@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest'
+import { agentReport, backoffDelay, EMPTY_ROUTING, nextIndex, parseRoutingTree, type KvEntry } from '@/lb-agent/agent'
+import type { RoutedInstance, RoutingState } from '@/provisioners/consul/layout'
+
+const prefix = 'tenon'
+const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64')
+
+const instance = (id: string, over: Partial<RoutedInstance> = {}): RoutedInstance => ({
+  instanceId: id,
+  slug: `site-${id}`,
+  revision: 3,
+  hostnames: [`${id}.hosting.test`],
+  backends: [{ appserverId: `as-${id}`, host: '10.0.0.5', port: 8000, role: 'active' }],
+  healthPath: '/heartbeat',
+  maintenance: false,
+  certificates: [],
+  ...over,
+})
+
+const revisionEntry = (revision: number, publishedAt = '2025-01-02T03:04:05.000Z'): KvEntry => ({
+  Key: `${prefix}/routing/revision`,
+  Value: b64({ revision, publishedAt }),
+})
+const instanceEntry = (id: string, value: unknown): KvEntry => ({ Key: `${prefix}/routing/instances/${id}`, Value: b64(value) })
+
+describe('parseRoutingTree', () => {
+  it('reads the revision and every instance, sorted by id, ignoring keys it does not know', () => {
+    const parsed = parseRoutingTree(prefix, [
+      instanceEntry('b', instance('b')),
+      revisionEntry(7),
+      instanceEntry('a', instance('a')),
+      { Key: `${prefix}/routing/something-later`, Value: b64('whatever') },
+      { Key: `${prefix}/routing/instances/`, Value: null },
+    ])
+    expect(parsed).toEqual({
+      ok: true,
+      state: { revision: 7, publishedAt: '2025-01-02T03:04:05.000Z', instances: [instance('a'), instance('b')] },
+    })
+  })
+
+  it('gives the empty state, revision 0, for no keys at all (Consul answered 404)', () => {
+    expect(parseRoutingTree(prefix, null)).toEqual({ ok: true, state: EMPTY_ROUTING })
+    expect(parseRoutingTree(prefix, [])).toEqual({ ok: true, state: EMPTY_ROUTING })
+  })
+
+  it('fills in defaults the schema defines (certificates) for instances written before they existed', () => {
+    const { certificates: _, ...old } = instance('a')
+    const parsed = parseRoutingTree(prefix, [revisionEntry(2), instanceEntry('a', old)])
+    expect(parsed.ok && parsed.state.instances[0]?.certificates).toEqual([])
+  })
+
+  it('refuses the whole revision when one instance fails its schema, naming the instance and the field', () => {
+    const parsed = parseRoutingTree(prefix, [
+      revisionEntry(9),
+      instanceEntry('good', instance('good')),
+      instanceEntry('bad', { ...instance('bad'), backends: [{ appserverId: 'x', host: 'h', port: 'eighty', role: 'active' }] }),
+    ])
+    expect(parsed.ok).toBe(false)
+    if (parsed.ok) return
+    expect(parsed.revision).toBe(9)
+    expect(parsed.error).toMatch(/^routing revision 9 refused: instance bad: backends\.0\.port: /)
+  })
+
+  it('refuses values that are not JSON, empty values, and an instance stored under another id', () => {
+    const notJson = parseRoutingTree(prefix, [revisionEntry(4), { Key: `${prefix}/routing/instances/x`, Value: b64('{oops') }])
+    expect(notJson).toMatchObject({ ok: false, revision: 4, error: expect.stringContaining('instance x: value:') })
+    const empty = parseRoutingTree(prefix, [revisionEntry(4), { Key: `${prefix}/routing/instances/x`, Value: null }])
+    expect(empty).toMatchObject({ ok: false, revision: 4 })
+    const moved = parseRoutingTree(prefix, [revisionEntry(4), instanceEntry('x', instance('y'))])
+    expect(moved).toMatchObject({ ok: false, error: expect.stringContaining('instance x: its value is that of instance y') })
+  })
+
+  it('refuses a revision key it cannot read, without claiming a revision number', () => {
+    const parsed = parseRoutingTree(prefix, [{ Key: `${prefix}/routing/revision`, Value: b64({ revision: -1 }) }])
+    expect(parsed).toMatchObject({ ok: false, revision: undefined, error: expect.stringContaining('routing revision ? refused') })
+  })
+
+  it('lists at most three problems and counts the rest', () => {
+    const entries = [revisionEntry(1), ...['a', 'b', 'c', 'd', 'e'].map((id) => instanceEntry(id, { instanceId: id }))]
+    const parsed = parseRoutingTree(prefix, entries)
+    expect(parsed.ok === false && parsed.error).toMatch(/\(and 2 more\)$/)
+  })
+})
+
+describe('nextIndex (Consul blocking-query rules)', () => {
+  it('follows the index forward', () => {
+    expect(nextIndex(0, 12)).toBe(12)
+    expect(nextIndex(12, 12)).toBe(12)
+    expect(nextIndex(12, 40)).toBe(40)
+  })
+  it('starts over from 0 when the index goes backwards', () => {
+    expect(nextIndex(40, 12)).toBe(0)
+  })
+  it('never waits on an index below 1 (a missing or zero header)', () => {
+    expect(nextIndex(0, 0)).toBe(1)
+    expect(nextIndex(12, Number.NaN)).toBe(1)
+    expect(nextIndex(12, -3)).toBe(1)
+  })
+})
+
+describe('backoffDelay', () => {
+  const options = { initialMs: 500, maxMs: 30_000 }
+  it('doubles its ceiling with each attempt and stays between half and all of it', () => {
+    expect([1, 2, 3, 4].map((a) => backoffDelay(a, options, () => 1))).toEqual([500, 1000, 2000, 4000])
+    expect([1, 2, 3, 4].map((a) => backoffDelay(a, options, () => 0))).toEqual([250, 500, 1000, 2000])
+  })
+  it('is capped, however many attempts failed', () => {
+    expect(backoffDelay(7, options, () => 1)).toBe(30_000)
+    expect(backoffDelay(10_000, options, () => 1)).toBe(30_000)
+    expect(backoffDelay(10_000, options, () => 0)).toBe(15_000)
+  })
+  it('spreads agents that failed together (jitter)', () => {
+    const delays = new Set(Array.from({ length: 20 }, () => backoffDelay(5, options)))
+    expect(delays.size).toBeGreaterThan(1)
+    for (const d of delays) expect(d).toBeGreaterThanOrEqual(4000)
+  })
+})
+
+describe('agentReport', () => {
+  const state: RoutingState = { revision: 5, publishedAt: '2025-01-02T03:04:05.000Z', instances: [] }
+  const at = new Date('2025-01-02T03:04:05.250Z')
+  const now = new Date('2025-01-02T03:05:00.000Z')
+
+  it('before anything applied: revision 0, no lag, method none', () => {
+    expect(agentReport({ node: 'lb-1', applied: undefined, lastError: null, seenRevision: 0, now })).toEqual({
+      node: 'lb-1',
+      revision: 0,
+      appliedAt: null,
+      lagMs: null,
+      method: 'none',
+      lastError: null,
+      lastErrorAt: null,
+      lastSeen: now.toISOString(),
+      seenRevision: 0,
+    })
+  })
+
+  it('the lag is appliedAt minus the publishedAt of the applied revision', () => {
+    const report = agentReport({ node: 'lb-1', applied: { state, method: 'runtime', at }, lastError: null, seenRevision: 5, now })
+    expect(report).toMatchObject({ revision: 5, appliedAt: at.toISOString(), lagMs: 250, method: 'runtime', seenRevision: 5 })
+    const unpublished = agentReport({
+      node: 'lb-1',
+      applied: { state: EMPTY_ROUTING, method: 'reload', at },
+      lastError: null,
+      seenRevision: 0,
+      now,
+    })
+    expect(unpublished.lagMs).toBeNull()
+  })
+
+  it('a refused revision: the error, when, and a seenRevision ahead of the applied one', () => {
+    const error = { message: 'routing revision 6 refused: …', at: now }
+    const report = agentReport({ node: 'lb-1', applied: { state, method: 'reload', at }, lastError: error, seenRevision: 6, now })
+    expect(report).toMatchObject({ revision: 5, seenRevision: 6, lastError: error.message, lastErrorAt: now.toISOString() })
+  })
+})
