@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: runs every benchmark in order and prints its figures with the machine they ran on.
- * `npm run bench -- orchestration` runs only the named ones (api, orchestration); `--name=value` options go
- * to the benchmarks (see README.md). Benchmarks print figures; they do not assert timings. The exit code is 0
- * unless a benchmark could not measure (the product failed to start, answered wrongly, or left orphans),
- * which is reported and exits 1.
+ * `npm run bench -- orchestration` runs only the named ones (api, orchestration, provisioning, routing);
+ * `--name=value` options go to the benchmarks (see README.md). Benchmarks print figures; they do not assert
+ * timings. The exit code is 0 unless a benchmark could not measure (the product failed to start, answered
+ * wrongly, or left orphans), which is reported and exits 1.
  */
 import * as api from './api'
 import * as orchestration from './orchestration'
 import * as provisioning from './provisioning'
+import * as routing from './routing'
 import { BenchError, hardware, hardwareLine, runCleanups } from './support'
 
 interface Benchmark {
@@ -15,7 +16,7 @@ interface Benchmark {
   run(): Promise<unknown>
 }
 
-const BENCHMARKS: Record<string, Benchmark> = { api, orchestration, provisioning }
+const BENCHMARKS: Record<string, Benchmark> = { api, orchestration, provisioning, routing }
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => !a.startsWith('--'))
