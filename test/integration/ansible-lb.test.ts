@@ -163,6 +163,7 @@ describe('ansible/lb.yml', () => {
       'ExecStart=/usr/sbin/haproxy -Ws -S /run/haproxy-master.sock,mode,660,group,haproxy -f /etc/haproxy/tenon/haproxy.cfg',
     )
     expect(dropIn).toMatch(/^ExecReload=$/m)
+    expect(dropIn).toMatch(/^LimitNOFILE=1048576$/m)
 
     const env = (await readFile(path.join(out, 'lb-agent.env'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'))
     expect(env).toEqual([
