@@ -1,32 +1,12 @@
-import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { ansiblePlaybook, runProgram } from '../support/ansible'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const role = path.join(root, 'ansible/roles/lb')
-const run = promisify(execFile)
-
-function isMissingBinary(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT'
-}
-
-async function ansiblePlaybook(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  try {
-    return await run('ansible-playbook', args, {
-      cwd: root,
-      env: { ...process.env, ANSIBLE_CONFIG: path.join(root, 'ansible/ansible.cfg'), ANSIBLE_NOCOLOR: '1' },
-    })
-  } catch (error) {
-    if (isMissingBinary(error))
-      throw new Error('ansible-playbook not found: install ansible-core (.ci/run does: apt-get install ansible-core)')
-    throw error
-  }
-}
-
 let scratch: string
 let inventory: string
 
@@ -147,12 +127,7 @@ describe('ansible/lb.yml', () => {
     await ansiblePlaybook(['-i', localInventory, renderPlaybook])
 
     const cfg = path.join(out, 'haproxy.cfg')
-    try {
-      await run('/usr/sbin/haproxy', ['-c', '-q', '-f', cfg])
-    } catch (error) {
-      if (isMissingBinary(error)) throw new Error('/usr/sbin/haproxy not found: install it: apt-get install haproxy')
-      throw error
-    }
+    await runProgram('/usr/sbin/haproxy', ['-c', '-q', '-f', cfg], 'install it: apt-get install haproxy')
     const config = await readFile(cfg, 'utf8')
     expect(config).toContain('stats socket /run/haproxy/admin.sock mode 660 level admin expose-fd listeners')
     expect(config).toMatch(/^\s+bind :80$/m)

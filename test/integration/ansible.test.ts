@@ -1,26 +1,8 @@
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-
-const root = path.resolve(import.meta.dirname, '../..')
-const run = promisify(execFile)
-
-async function ansiblePlaybook(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  try {
-    return await run('ansible-playbook', args, {
-      cwd: root,
-      env: { ...process.env, ANSIBLE_CONFIG: path.join(root, 'ansible/ansible.cfg'), ANSIBLE_NOCOLOR: '1' },
-    })
-  } catch (error) {
-    if (typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT') {
-      throw new Error('ansible-playbook not found: install ansible-core (.ci/run does: apt-get install ansible-core)')
-    }
-    throw error
-  }
-}
+import { ansiblePlaybook } from '../support/ansible'
 
 let scratch: string
 let inventory: string
