@@ -38,6 +38,7 @@ import {
   type Hardware,
   type LatencySummary,
 } from './support'
+import { ORG_KINDS, ORG_PLACES, PURPOSES, QUALIFIERS } from './fleet-names'
 
 export const title = 'API: instance list and detail'
 
@@ -71,64 +72,6 @@ interface Fleet {
   /** every instance, newest first (created_at desc, id desc), the order the API pages in */
   instances: SeedInstance[]
 }
-
-const ORG_PLACES = [
-  'Northwind',
-  'Blue Harbor',
-  'Redwood',
-  'Summit',
-  'Riverside',
-  'Granite',
-  'Silver Lake',
-  'Oakridge',
-  'Lakeside',
-  'Cedar Valley',
-  'Eastbrook',
-  'Highland',
-  'Maple Grove',
-  'Ironwood',
-  'Clearwater',
-  'Stonebridge',
-  'Fairhaven',
-  'Westmere',
-  'Pinecrest',
-  'Brightwater',
-]
-const ORG_KINDS = [
-  'University',
-  'Institute',
-  'Academy',
-  'College',
-  'Foundation',
-  'Learning Co',
-  'Business School',
-  'Health Trust',
-  'Polytechnic',
-  'Labs',
-]
-const PURPOSES = [
-  'Learning',
-  'Academy',
-  'Training',
-  'Courses',
-  'Campus',
-  'MOOC',
-  'Onboarding',
-  'Compliance Training',
-  'Partner Academy',
-  'Alumni Courses',
-  'Summer School',
-  'Staging',
-  'Sandbox',
-  'Pilot',
-  'Professional Education',
-  'Executive Education',
-  'Teacher Training',
-  'Continuing Education',
-  'Skills Hub',
-  'Certification',
-]
-const QUALIFIERS = ['', ' 2024', ' 2025', ' EU', ' US', ' Spring', ' Autumn', ' Demo', ' QA', ' Archive']
 
 /** A version 7 UUID for a given time, as the product's own rows get (uuid(7) in the schema). */
 function uuidv7(ms: number): string {

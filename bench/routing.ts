@@ -29,6 +29,7 @@ import { startConsulDouble, type ConsulDouble } from '@/test/fakes/consul/server
 import { freePort, startHaproxy, testRenderOptions, type StartedHaproxy } from '@/test/support/haproxy'
 import { ask, startLoad, type LoadFigures } from '@/test/support/routing-load'
 import { ZChildMessage, type AgentChildReport } from './routing-agent'
+import { ORG_KINDS, ORG_PLACES, PURPOSES, QUALIFIERS } from './fleet-names'
 import { BenchError, hardware, hardwareLine, loadAverage, onCleanup, percentile, runCleanups, seededRandom, table } from './support'
 
 export const title = 'Routing: HAProxy render and plan for 10,000 instances, Consul → HAProxy lag, switches under load, agent memory'
@@ -65,42 +66,6 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // A fleet with realistic names: the Open edX blueprint's hostnames under a hosting zone, two appservers each
 
-const PLACES = [
-  'Northwind',
-  'Blue Harbor',
-  'Redwood',
-  'Summit',
-  'Riverside',
-  'Granite',
-  'Silver Lake',
-  'Oakridge',
-  'Lakeside',
-  'Cedar Valley',
-]
-const KINDS = [
-  'University',
-  'Institute',
-  'Academy',
-  'College',
-  'Foundation',
-  'Learning Co',
-  'Business School',
-  'Health Trust',
-  'Polytechnic',
-]
-const PURPOSES = [
-  'Learning',
-  'Training',
-  'Courses',
-  'Campus',
-  'Onboarding',
-  'Compliance Training',
-  'Partner Academy',
-  'Teacher Training',
-  'Skills Hub',
-]
-const QUALIFIERS = ['', ' 2025', ' EU', ' US', ' Spring', ' Autumn', ' Demo', ' QA']
-
 function uuid(random: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join('')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${hex.slice(13, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
@@ -113,7 +78,7 @@ function fleet(count: number, seed: number, appservers: number): RoutingState {
   const taken = new Set<string>()
   const instances: RoutedInstance[] = []
   for (let i = 0; i < count; i++) {
-    const name = `${pick(PLACES)} ${pick(KINDS)} ${pick(PURPOSES)}${pick(QUALIFIERS)}`
+    const name = `${pick(ORG_PLACES)} ${pick(ORG_KINDS)} ${pick(PURPOSES)}${pick(QUALIFIERS)}`
     const slug = firstFreeSlug(slugify(name), taken)
     taken.add(slug)
     // 127.x.y.z: loopback on Linux, so the memory phase's HAProxy gets an immediate refusal from each health check

@@ -50,3 +50,26 @@ export async function signInAs(page: Page, credentials: { email: string; passwor
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.waitForURL(/\/instances$/)
 }
+
+/**
+ * A client joins through an invitation link (accepted over the API as a new account), then signs in in a browser
+ * context of its own; the caller closes the context.
+ */
+export async function joinAsClient(
+  browser: Browser,
+  baseUrl: string,
+  invitationLink: string,
+  client: { name: string; email: string; password: string },
+): Promise<{ context: BrowserContext; page: Page }> {
+  const token = invitationLink.split('/').pop() ?? ''
+  const accepted = await fetch(`${baseUrl}/api/v1/invitations/${token}/accept`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: client.name, password: client.password }),
+  })
+  if (accepted.status !== 200) throw new Error(`accepting the invitation answered ${accepted.status}: ${await accepted.text()}`)
+  const context = await newContext(browser, baseUrl)
+  const page = await context.newPage()
+  await signInAs(page, client)
+  return { context, page }
+}

@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { printServerOutputOnFailure, startTestServer, type TestServer } from '../support/server'
-import { launchBrowser, newContext, screenshot, signInAs } from './browser'
+import { launchBrowser, newContext, screenshot, joinAsClient } from './browser'
 
 /**
  * The deployment journey in a real browser against the real product with the default (local) VM driver:
@@ -254,16 +254,10 @@ describe('deployments in the console, end to end', () => {
   it('7. a client sees the deployments but no actions, and a 404 for another organization’s appserver', async () => {
     // The client joins Delta University through an invitation, accepted over the API as a new account.
     const invitation = await post(`/api/v1/organizations/${ids.orgA}/invitations`, { email: CLIENT.email, role: 'member' })
-    const token = String(invitation.link).split('/').pop() ?? ''
-    const accepted = await fetch(`${server.baseUrl}/api/v1/invitations/${token}/accept`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Carl Client', password: CLIENT.password }),
+    const { context: client, page: clientPage } = await joinAsClient(browser, server.baseUrl, String(invitation.link), {
+      name: 'Carl Client',
+      ...CLIENT,
     })
-    expect(accepted.status).toBe(200)
-    const client = await newContext(browser, server.baseUrl)
-    const clientPage = await client.newPage()
-    await signInAs(clientPage, CLIENT)
     expect(await clientPage.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Rollouts' }).count()).toBe(0)
 
     await clientPage.goto(`/instances/${ids.instanceA}`)

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { consulKeys, ZAgentReport, ZRoutingRevision, type AgentReport } from '@/provisioners/consul/layout'
 import { startConsulDouble, type ConsulDouble } from '../fakes/consul/server'
 import { printServerOutputOnFailure, startTestServer, type TestServer } from '../support/server'
-import { launchBrowser, newContext, screenshot, signInAs } from './browser'
+import { launchBrowser, newContext, screenshot, joinAsClient, signInAs } from './browser'
 
 /**
  * The Load balancers page and an instance's Routing section in a real browser, against the real product configured
@@ -246,17 +246,11 @@ describe('load balancers and instance routing in the console, end to end', () =>
   it('4. a client member cannot open the Load balancers page (not found, as any staff-only page) but sees the Routing section', async () => {
     if (!server || !browser) throw new Error('no server')
     const invitation = await call('POST', `/api/v1/organizations/${ids.org}/invitations`, { email: CLIENT.email, role: 'member' })
-    const token = String(invitation.link).split('/').pop() ?? ''
-    const accepted = await fetch(`${server.baseUrl}/api/v1/invitations/${token}/accept`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Cleo Client', password: CLIENT.password }),
+    const { context: client, page: clientPage } = await joinAsClient(browser, server.baseUrl, String(invitation.link), {
+      name: 'Cleo Client',
+      ...CLIENT,
     })
-    expect(accepted.status).toBe(200)
-    const client = await newContext(browser, server.baseUrl)
     try {
-      const clientPage = await client.newPage()
-      await signInAs(clientPage, CLIENT)
       expect(await clientPage.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Load balancers' }).count()).toBe(0)
       expect((await clientPage.goto('/load-balancers'))?.status()).toBe(404)
       expect(await clientPage.getByText('lb-1').count()).toBe(0)

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createMariadbAdmin, type MariadbAdmin } from '../support/mariadb-admin'
 import { printServerOutputOnFailure, startTestServer, type TestServer } from '../support/server'
 import { MARIADB, RABBITMQ, requireMariadb, requireRabbitmq } from '../support/services'
-import { launchBrowser, newContext, screenshot, signInAs } from './browser'
+import { launchBrowser, newContext, screenshot, joinAsClient } from './browser'
 
 /**
  * Shared clusters and an instance's resources in a real browser against the real product, with the real MariaDB
@@ -360,17 +360,11 @@ describe('clusters and resources in the console, end to end', () => {
   it('7. a client member of the organization sees the states, but no cluster, names, credentials or actions', async () => {
     if (!server || !browser) throw new Error('no server')
     const invitation = await call('POST', `/api/v1/organizations/${ids.org}/invitations`, { email: CLIENT.email, role: 'member' })
-    const token = String(invitation.link).split('/').pop() ?? ''
-    const accepted = await fetch(`${server.baseUrl}/api/v1/invitations/${token}/accept`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Cora Client', password: CLIENT.password }),
+    const { context: client, page: clientPage } = await joinAsClient(browser, server.baseUrl, String(invitation.link), {
+      name: 'Cora Client',
+      ...CLIENT,
     })
-    expect(accepted.status).toBe(200)
-    const client = await newContext(browser, server.baseUrl)
     try {
-      const clientPage = await client.newPage()
-      await signInAs(clientPage, CLIENT)
       expect(await clientPage.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Clusters' }).count()).toBe(0)
 
       await clientPage.goto(`/instances/${ids.instance}`)
