@@ -38,6 +38,7 @@ async function main() {
       nodeName,
       bindAddress: settings.bindAddress,
       httpPort: settings.httpPort,
+      httpsPort: settings.httpsPort,
       configDir: settings.configDir,
       statsSocket: settings.statsSocket,
       runAs: settings.runAs,

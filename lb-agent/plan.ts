@@ -52,6 +52,9 @@ export function planChanges(applied: RoutingState | undefined, next: RoutingStat
     const id = instance.instanceId
     if (backendSettings(old).join('\n') !== backendSettings(instance).join('\n'))
       return { kind: 'reload', reason: `the health check of instance ${id} changed` }
+    // Certificates reach HAProxy through the crt-list, read on a reload ([domains-tls] adds the runtime path).
+    if ([...old.certificates].sort().join(' ') !== [...instance.certificates].sort().join(' '))
+      return { kind: 'reload', reason: `the certificates of instance ${id} changed` }
     const be = backendName(id)
     const oldServers = new Map(old.backends.map((b) => [b.appserverId, b]))
     const newServers = new Map(instance.backends.map((b) => [b.appserverId, b]))

@@ -12,6 +12,10 @@ export const MAINTENANCE_PAGE_FILE = 'maintenance.html'
 /** The same page as a whole HTTP response, for `errorfile 503` (HAProxy's own 503 when every appserver is down). */
 export const MAINTENANCE_RESPONSE_FILE = 'maintenance.http'
 export const UNKNOWN_HOST_PAGE_FILE = 'unknown-host.html'
+/** SNI hostname → certificate file, for the HTTPS frontend (HAProxy's crt-list format) */
+export const CRT_LIST_FILE = 'crt-list.txt'
+/** where the agent keeps each certificate (PEM: chain and key) it is told about, as `<reference>.pem` */
+export const CERTIFICATES_DIR = 'certs'
 export const MAINTENANCE_BACKEND = 'be_maintenance'
 export const UNKNOWN_BACKEND = 'be_unknown'
 /** Weight of an active server; a draining one has weight 0 (see serverArguments). */
@@ -43,6 +47,8 @@ export interface RenderOptions {
   /** IPv4 or IPv6 address the HTTP frontend listens on (0.0.0.0 or :: for all) */
   bindAddress: string
   httpPort: number
+  /** the HTTPS frontend's port: served once at least one instance has a certificate (the crt-list is not empty) */
+  httpsPort?: number
   /** absolute directory of haproxy.cfg and the files it references */
   configDir: string
   /** absolute path of the worker's admin socket (the runtime API) */
@@ -196,6 +202,7 @@ export function renderHaproxy(state: RoutingState, options: RenderOptions): Rend
   const dir = options.configDir
   const socketAccess = options.statsSocketGroup ? `mode 660 group ${options.statsSocketGroup}` : 'mode 600'
   const bind = isIPv6(options.bindAddress) ? `[${options.bindAddress}]:${options.httpPort}` : `${options.bindAddress}:${options.httpPort}`
+  const crtList = crtListEntries(instances, dir)
   const lines = [
     `# Written by the Tenon lb-agent of node ${options.nodeName} from routing revision ${state.revision}.`,
     '# Do not edit: the agent rewrites this file and its map on every change.',
@@ -241,6 +248,7 @@ export function renderHaproxy(state: RoutingState, options: RenderOptions): Rend
     `  bind ${bind}`,
     `  use_backend %[req.hdr(host),field(1,:),lower,map(${joinPath(dir, HOSTS_MAP_FILE)},${UNKNOWN_BACKEND})]`,
     '',
+    ...httpsFrontend(options, crtList),
     `backend ${MAINTENANCE_BACKEND}`,
     `  http-request return status 503 content-type "text/html; charset=utf-8" file ${joinPath(dir, MAINTENANCE_PAGE_FILE)} hdr cache-control no-store hdr retry-after 30`,
     '',
@@ -260,9 +268,45 @@ export function renderHaproxy(state: RoutingState, options: RenderOptions): Rend
       [MAINTENANCE_PAGE_FILE]: MAINTENANCE_PAGE,
       [MAINTENANCE_RESPONSE_FILE]: httpResponse(503, 'Service Unavailable', MAINTENANCE_PAGE),
       [UNKNOWN_HOST_PAGE_FILE]: UNKNOWN_HOST_PAGE,
+      [CRT_LIST_FILE]: crtList.map((line) => `${line}\n`).join(''),
     },
   }
 }
+
+/**
+ * One crt-list line per certificate reference of an instance: the certificate file, then the instance's hostnames as
+ * its SNI filters (HAProxy picks the certificate by the name the client asks for). Sorted, deterministic.
+ */
+export function crtListEntries(instances: RoutedInstance[], dir: string): string[] {
+  const lines: string[] = []
+  for (const instance of instances) {
+    for (const ref of [...instance.certificates].sort(compare)) {
+      if (!FILE_REF.test(ref))
+        throw new RenderError(
+          `certificate reference ${JSON.stringify(ref)} of instance ${instance.instanceId} is not a file name`,
+          instance.instanceId,
+        )
+      const names = [...new Set(instance.hostnames.map((h) => h.toLowerCase()))].sort(compare)
+      lines.push(`${joinPath(joinPath(dir, CERTIFICATES_DIR), `${ref}.pem`)} ${names.join(' ')}`)
+    }
+  }
+  return lines.sort(compare)
+}
+
+/** The HTTPS frontend, when there is a port for it and at least one certificate (HAProxy refuses an empty crt-list). */
+function httpsFrontend(options: RenderOptions, crtList: string[]): string[] {
+  if (!options.httpsPort || !crtList.length) return []
+  const bind = isIPv6(options.bindAddress) ? `[${options.bindAddress}]:${options.httpsPort}` : `${options.bindAddress}:${options.httpsPort}`
+  return [
+    'frontend fe_https',
+    `  bind ${bind} ssl crt-list ${joinPath(options.configDir, CRT_LIST_FILE)} alpn h2,http/1.1`,
+    '  http-request set-header X-Forwarded-Proto https',
+    `  use_backend %[req.hdr(host),field(1,:),lower,map(${joinPath(options.configDir, HOSTS_MAP_FILE)},${UNKNOWN_BACKEND})]`,
+    '',
+  ]
+}
+
+const FILE_REF = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
 function checkOptions(options: RenderOptions, timeouts: HaproxyTimeouts) {
   if (!ID.test(options.nodeName))
@@ -271,6 +315,8 @@ function checkOptions(options: RenderOptions, timeouts: HaproxyTimeouts) {
     throw new RenderError(`bind address ${JSON.stringify(options.bindAddress)} must be an IPv4 or IPv6 address`)
   if (!Number.isInteger(options.httpPort) || options.httpPort < 1 || options.httpPort > 65535)
     throw new RenderError(`HTTP port ${options.httpPort} is not a port number`)
+  if (options.httpsPort !== undefined && (!Number.isInteger(options.httpsPort) || options.httpsPort < 1 || options.httpsPort > 65535))
+    throw new RenderError(`HTTPS port ${options.httpsPort} is not a port number`)
   const words: Record<string, string | undefined> = {
     user: options.runAs?.user,
     group: options.runAs?.group,

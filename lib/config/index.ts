@@ -196,6 +196,13 @@ export const ZConfigEnv = z.object({
     .optional()
     .describe("lb-agent: this node's name in its reports. Default: the host name."),
   LB_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80).describe('lb-agent: the port HAProxy serves HTTP on.'),
+  LB_HTTPS_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(443)
+    .describe('lb-agent: the port HAProxy serves HTTPS on, once it has certificates.'),
   LB_BIND_ADDRESS: z.string().min(1).default('0.0.0.0').describe('lb-agent: the address HAProxy binds to.'),
   HAPROXY_CONFIG_DIR: z
     .string()
@@ -353,6 +360,7 @@ export interface Config {
   lbAgent: {
     nodeName: string | undefined
     httpPort: number
+    httpsPort: number
     bindAddress: string
     configDir: string
     masterSocket: string
@@ -521,6 +529,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     lbAgent: {
       nodeName: e.LB_NODE_NAME,
       httpPort: e.LB_HTTP_PORT,
+      httpsPort: e.LB_HTTPS_PORT,
       bindAddress: e.LB_BIND_ADDRESS,
       configDir: e.HAPROXY_CONFIG_DIR,
       masterSocket: e.HAPROXY_MASTER_SOCKET,

@@ -150,6 +150,7 @@ describe('ansible/lb.yml', () => {
       'HAPROXY_MASTER_SOCKET="/run/haproxy-master.sock"',
       'HAPROXY_STATS_SOCKET="/run/haproxy/admin.sock"',
       'LB_HTTP_PORT="80"',
+      'LB_HTTPS_PORT="443"',
       'HAPROXY_USER="haproxy"',
       'HAPROXY_GROUP="haproxy"',
       'HAPROXY_SOCKET_GROUP="haproxy"',

@@ -61,6 +61,7 @@ describe('parseConfig', () => {
       lbAgent: {
         nodeName: undefined,
         httpPort: 80,
+        httpsPort: 443,
         bindAddress: '0.0.0.0',
         configDir: '/etc/haproxy/tenon',
         masterSocket: '/run/haproxy-master.sock',
@@ -147,6 +148,7 @@ describe('parseConfig', () => {
       LB_AGENT_STALE_SECONDS: '90',
       LB_NODE_NAME: 'lb-1',
       LB_HTTP_PORT: '8080',
+      LB_HTTPS_PORT: '8443',
       LB_BIND_ADDRESS: '127.0.0.1',
       HAPROXY_CONFIG_DIR: '/srv/haproxy',
       HAPROXY_MASTER_SOCKET: '/run/m.sock',
@@ -239,6 +241,7 @@ describe('parseConfig', () => {
       lbAgent: {
         nodeName: 'lb-1',
         httpPort: 8080,
+        httpsPort: 8443,
         bindAddress: '127.0.0.1',
         configDir: '/srv/haproxy',
         masterSocket: '/run/m.sock',

@@ -36,11 +36,12 @@ const withA = (overrides: Partial<RoutedInstance>) => state(instance('a', overri
 const cases: [string, RoutingState | undefined, RoutingState, ApplyPlan][] = [
   ['nothing applied yet: reload', undefined, BASE, { kind: 'reload', reason: 'nothing applied yet' }],
   ['the same state: nothing', BASE, state(instance('b'), instance('a')), { kind: 'none' }],
+  ['only revision and slug changed: nothing', BASE, { ...withA({ revision: 9, slug: 'renamed' }), revision: 9 }, { kind: 'none' }],
   [
-    'only revision, slug and certificates changed: nothing',
+    'certificates changed: reload (the crt-list is read on a reload)',
     BASE,
-    { ...withA({ revision: 9, slug: 'renamed', certificates: ['cert-1'] }), revision: 9 },
-    { kind: 'none' },
+    withA({ certificates: ['cert-1'] }),
+    { kind: 'reload', reason: 'the certificates of instance a changed' },
   ],
   ['an instance added: reload', BASE, state(instance('a'), instance('b'), instance('c')), { kind: 'reload', reason: 'instances added: c' }],
   ['an instance removed: reload', BASE, state(instance('a')), { kind: 'reload', reason: 'instances removed: b' }],

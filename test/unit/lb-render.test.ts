@@ -61,7 +61,7 @@ describe('renderHaproxy', () => {
     const rendered = renderHaproxy(SAMPLE, OPTIONS)
     expect(rendered.config).toMatchSnapshot('haproxy.cfg')
     expect(rendered.hostsMap).toMatchSnapshot('hosts.map')
-    expect(Object.keys(rendered.files).sort()).toEqual(['maintenance.html', 'maintenance.http', 'unknown-host.html'])
+    expect(Object.keys(rendered.files).sort()).toEqual(['crt-list.txt', 'maintenance.html', 'maintenance.http', 'unknown-host.html'])
     // HAProxy's own 503 (every appserver down) is the same page, as a whole HTTP response with the right length.
     const response = rendered.files['maintenance.http']!
     expect(response).toMatch(/^HTTP\/1\.0 503 Service Unavailable\r\n/)
@@ -197,5 +197,21 @@ describe('renderHaproxy', () => {
     expect(rendered.config.match(/^backend be_i\d{5}$/gm)).toHaveLength(10_000)
     expect(rendered.config.match(/^ {2}server /gm)).toHaveLength(20_000)
     expect(rendered.hostsMap.split('\n').filter(Boolean)).toHaveLength(20_000)
+  })
+
+  it('lists each instance certificate with its hostnames as SNI filters, and serves HTTPS only once there is one (snapshot)', () => {
+    const none = renderHaproxy(state([instance('a')]), { ...OPTIONS, httpsPort: 8443 })
+    expect(none.files['crt-list.txt']).toBe('')
+    expect(none.config).not.toContain('fe_https')
+    const withCerts = renderHaproxy(
+      state([
+        instance('b', { hostnames: ['b.test', 'Studio.B.test'], certificates: ['wildcard-hosting', 'b-custom'] }),
+        instance('a', { certificates: ['wildcard-hosting'] }),
+      ]),
+      { ...OPTIONS, httpsPort: 8443 },
+    )
+    expect(withCerts.files['crt-list.txt']).toMatchSnapshot('crt-list.txt')
+    expect(withCerts.config).toContain(`ssl crt-list ${OPTIONS.configDir}/crt-list.txt alpn h2,http/1.1`)
+    expect(() => renderHaproxy(state([instance('c', { certificates: ['../etc/passwd'] })]), OPTIONS)).toThrow(/certificate reference/)
   })
 })
