@@ -122,6 +122,8 @@ describe('blue/green switches through Consul, the lb-agent and HAProxy', () => {
         expect(agent.applied().revision).toBeGreaterThanOrEqual(routed?.revision ?? Infinity)
         expect(new Set(await burst(hostname, 20))).toEqual(new Set([appserverId]))
       }
+      // A second more of load on the last appserver, so the load's own answers show it took over too.
+      await new Promise((resolve) => setTimeout(resolve, 1000))
     } finally {
       figures = await load.stop()
     }
