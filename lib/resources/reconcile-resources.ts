@@ -1,10 +1,10 @@
 import { systemActor } from '@/lib/auth/actor'
 import { recordAudit } from '@/lib/audit/record-audit'
 import { QUEUES } from '@/lib/jobs/queues'
-import type { ResourceNames } from '@/provisioners/types'
 import { knownObjectKeys, orphanNames, planOrphans } from './plan-orphans'
 import type { ResourceContext } from './resource-context'
 import { toFailure } from './resource-failure'
+import { namesOf } from './resource-lock'
 
 /** Work younger than this is left to the job that is doing it. */
 const OVERDUE_MS = 60_000
@@ -83,7 +83,7 @@ export async function reconcileResources(ctx: ResourceContext): Promise<Resource
       // Read after listing (see planOrphans), and across every cluster of the kind: one AWS account's IAM users are
       // listed by each S3 cluster on it, and one server may be registered twice.
       const live = await ctx.db.resource.findMany({ where: { kind: cluster.kind, state: { not: 'destroyed' } }, select: { names: true } })
-      const orphans = planOrphans(found, knownObjectKeys(live.map((r) => r.names as ResourceNames)))
+      const orphans = planOrphans(found, knownObjectKeys(live.map(namesOf)))
       for (const orphan of orphans) {
         await provisioner.destroy(orphanNames(orphan))
         await ctx.db.$transaction((tx) =>

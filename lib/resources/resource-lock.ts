@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import type { Cluster, Instance, Prisma, Resource } from '@/lib/db/generated/client'
 import { getBlueprint } from '@/lib/blueprints'
 import { openJson } from '@/lib/secrets'
@@ -38,7 +39,17 @@ export async function withResourceLock<T>(
   )
 }
 
-export const namesOf = (row: Pick<Resource, 'names'>): ResourceNames => row.names as ResourceNames
+/** Stored names, checked: a row edited by hand into something else fails here, before any provisioner call. */
+export const ZResourceNames = z
+  .object({
+    username: z.string().min(1).optional(),
+    databases: z.record(z.string(), z.string().min(1)).optional(),
+    vhost: z.string().min(1).optional(),
+    bucket: z.string().min(1).optional(),
+  })
+  .strict() satisfies z.ZodType<ResourceNames>
+
+export const namesOf = (row: Pick<Resource, 'names'>): ResourceNames => ZResourceNames.parse(row.names)
 
 /** What the provisioner gets for a resource; `password` overrides the stored one (a rotation's new password). */
 export function resourceSpec(ctx: ResourceContext, row: LockedResource, password?: string): ResourceSpec {

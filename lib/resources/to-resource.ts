@@ -2,7 +2,7 @@ import type { Actor } from '@/lib/auth/actor'
 import { isStaff } from '@/lib/auth/policy'
 import type { Cluster, Resource } from '@/lib/db/generated/client'
 import type { TResource } from './schemas'
-import type { ResourceNames } from '@/provisioners/types'
+import { namesOf } from './resource-lock'
 
 const iso = (d: Date | null) => d?.toISOString() ?? null
 
@@ -16,7 +16,7 @@ export function toResource(row: Resource & { cluster: Pick<Cluster, 'id' | 'name
     kind: row.kind,
     state: row.state,
     cluster: staff ? { id: row.cluster.id, name: row.cluster.name } : null,
-    names: staff ? (row.names as ResourceNames) : null,
+    names: staff ? namesOf(row) : null,
     lastError: staff ? row.lastError : null,
     attempts: row.attempts,
     nextAttemptAt: iso(row.nextAttemptAt),

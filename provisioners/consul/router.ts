@@ -1,4 +1,5 @@
 import type Consul from 'consul'
+import { z } from 'zod'
 import { ProvisionerError, type DesiredRouting, type LoadBalancerState, type Router, type RoutingDriftReport } from '../types'
 import { CONSUL_PROVIDER, consulCall, consulClient, type ConsulConnection } from './client'
 import { planConsulDrift } from './plan-drift'
@@ -50,6 +51,11 @@ export interface ConsulRouter extends Router {
   forget(instanceId: string): Promise<void>
   close(): void
 }
+
+const ZAgentServices = z.record(
+  z.string(),
+  z.object({ ID: z.string(), Service: z.string(), Meta: z.record(z.string(), z.string()).nullish() }).passthrough(),
+)
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
 
@@ -154,11 +160,14 @@ export function createConsulRouter(options: ConsulRouterOptions): ConsulRouter {
     }
   }
 
+  /** This installation's appserver services, as the agent lists them (checked: the package types them as any). */
+  async function ourServices() {
+    const services = ZAgentServices.parse(await call('list services', () => consul.agent.service.list()))
+    return Object.values(services).filter((s) => s.Service === serviceName)
+  }
+
   async function instanceServices(instanceId: string) {
-    const services = await call('list services', () => consul.agent.service.list())
-    return Object.values(services as Record<string, { ID: string; Service: string; Meta?: Record<string, string> }>).filter(
-      (s) => s.Service === serviceName && s.Meta?.instanceId === instanceId,
-    )
+    return (await ourServices()).filter((s) => s.Meta?.instanceId === instanceId)
   }
 
   async function syncServices(instance: RoutedInstance | undefined, instanceId: string) {
@@ -302,14 +311,7 @@ export function createConsulRouter(options: ConsulRouterOptions): ConsulRouter {
           const parsed = ZRoutedInstance.safeParse(parseJson(i.Value))
           return parsed.success ? [parsed.data] : []
         })
-      const services = Object.values(
-        (await call('list services', () => consul.agent.service.list())) as Record<
-          string,
-          { ID: string; Service: string; Meta?: Record<string, string> }
-        >,
-      )
-        .filter((s) => s.Service === serviceName)
-        .map((s) => ({ id: s.ID, instanceId: s.Meta?.instanceId, appserverId: s.Meta?.appserverId }))
+      const services = (await ourServices()).map((s) => ({ id: s.ID, instanceId: s.Meta?.instanceId, appserverId: s.Meta?.appserverId }))
       return { revision: revision.success ? revision.data : null, instances, agents: await agents(), services }
     },
     // The load balancers serve the instance's own hostname (https once [domains-tls] issues its certificate).
