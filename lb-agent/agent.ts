@@ -58,7 +58,7 @@ export interface LbAgent {
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000 }
 
 /** A KV entry of a `?recurse` answer (other fields ignored); `Value` is base64, null when empty. */
-const ZKvEntries = z.array(z.object({ Key: z.string(), Value: z.string().nullable() }))
+const ZKvEntries = z.array(z.object({ Key: z.string(), Value: z.string().nullable(), ModifyIndex: z.number().int().optional() }))
 export type KvEntry = z.infer<typeof ZKvEntries>[number]
 
 /**
@@ -75,11 +75,15 @@ export const EMPTY_ROUTING: RoutingState = { revision: 0, publishedAt: null, ins
  * routing, while refusing keeps every site on its last good configuration and says why. Keys other than the revision
  * and `instances/<id>` are ignored (room for later additions to the layout).
  */
-export function parseRoutingTree(prefix: string, entries: readonly KvEntry[] | null): ParsedRouting {
+/** Instances already parsed, by key, with the ModifyIndex they were parsed at: an unchanged entry is not parsed again. */
+export type ParsedInstanceCache = Map<string, { index: number; instance: RoutedInstance }>
+
+export function parseRoutingTree(prefix: string, entries: readonly KvEntry[] | null, cache?: ParsedInstanceCache): ParsedRouting {
   const keys = consulKeys(prefix)
   let revision: { revision: number; publishedAt: string } | undefined
   const errors: string[] = []
   const instances: RoutedInstance[] = []
+  const seen = new Set<string>()
   for (const entry of entries ?? []) {
     if (entry.Key === keys.revision) {
       const parsed = ZRoutingRevision.safeParse(decodeJson(entry.Value))
@@ -90,11 +94,22 @@ export function parseRoutingTree(prefix: string, entries: readonly KvEntry[] | n
   for (const entry of entries ?? []) {
     if (!entry.Key.startsWith(keys.instances) || entry.Key.endsWith('/')) continue
     const id = entry.Key.slice(keys.instances.length)
+    seen.add(entry.Key)
+    // At 10,000 instances one change re-reads them all: decoding and validating only what changed keeps that cheap.
+    const cached = entry.ModifyIndex === undefined ? undefined : cache?.get(entry.Key)
+    if (cached && cached.index === entry.ModifyIndex) {
+      instances.push(cached.instance)
+      continue
+    }
     const parsed = ZRoutedInstance.safeParse(decodeJson(entry.Value))
     if (!parsed.success) errors.push(`instance ${id}: ${issues(parsed.error)}`)
     else if (parsed.data.instanceId !== id) errors.push(`instance ${id}: its value is that of instance ${parsed.data.instanceId}`)
-    else instances.push(parsed.data)
+    else {
+      instances.push(parsed.data)
+      if (cache && entry.ModifyIndex !== undefined) cache.set(entry.Key, { index: entry.ModifyIndex, instance: parsed.data })
+    }
   }
+  if (cache) for (const key of cache.keys()) if (!seen.has(key)) cache.delete(key)
   if (errors.length) {
     const shown = errors.slice(0, 3).join('; ') + (errors.length > 3 ? ` (and ${errors.length - 3} more)` : '')
     return { ok: false, revision: revision?.revision, error: `routing revision ${revision?.revision ?? '?'} refused: ${shown}` }
@@ -211,6 +226,7 @@ export function startLbAgent(options: LbAgentOptions): LbAgent {
   const now = options.now ?? (() => new Date())
   const headers: Record<string, string> = options.consul.token ? { 'X-Consul-Token': options.consul.token } : {}
   const stopping = new AbortController()
+  const parsedInstances: ParsedInstanceCache = new Map()
   const readOutage = new Outage(log, `reading the routing from Consul at ${address}`)
   const reportOutage = new Outage(log, `writing this node's report to Consul at ${address}`)
 
@@ -264,7 +280,7 @@ export function startLbAgent(options: LbAgentOptions): LbAgent {
     } catch {
       throw new ProvisionerError(CONSUL_PROVIDER, 'read routing', `${address} answered something that is not a KV listing`, true)
     }
-    return { index: received, parsed: parseRoutingTree(options.prefix, entries) }
+    return { index: received, parsed: parseRoutingTree(options.prefix, entries, parsedInstances) }
   }
 
   async function writeReport(): Promise<void> {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { agentReport, backoffDelay, EMPTY_ROUTING, nextIndex, parseRoutingTree, type KvEntry } from '@/lb-agent/agent'
+import {
+  agentReport,
+  backoffDelay,
+  EMPTY_ROUTING,
+  nextIndex,
+  parseRoutingTree,
+  type KvEntry,
+  type ParsedInstanceCache,
+} from '@/lb-agent/agent'
 import type { RoutedInstance, RoutingState } from '@/provisioners/consul/layout'
 
 const prefix = 'tenon'
@@ -152,5 +160,35 @@ describe('agentReport', () => {
     const error = { message: 'routing revision 6 refused: …', at: now }
     const report = agentReport({ node: 'lb-1', applied: { state, method: 'reload', at }, lastError: error, seenRevision: 6, now })
     expect(report).toMatchObject({ revision: 5, seenRevision: 6, lastError: error.message, lastErrorAt: now.toISOString() })
+  })
+})
+
+describe('parseRoutingTree with a cache of parsed instances', () => {
+  it('reuses an instance whose ModifyIndex did not change, parses one that did, and forgets deleted ones', () => {
+    const cache: ParsedInstanceCache = new Map()
+    const key = (id: string) => `${prefix}/routing/instances/${id}`
+    const first = parseRoutingTree(
+      prefix,
+      [
+        revisionEntry(1),
+        { ...instanceEntry('a', instance('a')), ModifyIndex: 10 },
+        { ...instanceEntry('b', instance('b')), ModifyIndex: 11 },
+      ],
+      cache,
+    )
+    expect(first.ok).toBe(true)
+    const a1 = cache.get(key('a'))?.instance
+    // The same index for a, a new one for b (whose value changed): a is the very same object, b is parsed again.
+    const changed = { ...instance('b'), maintenance: true }
+    const second = parseRoutingTree(
+      prefix,
+      [revisionEntry(2), { ...instanceEntry('a', instance('a')), ModifyIndex: 10 }, { ...instanceEntry('b', changed), ModifyIndex: 12 }],
+      cache,
+    )
+    expect(second.ok && second.state.instances[0]).toBe(a1)
+    expect(second.ok && second.state.instances[1]?.maintenance).toBe(true)
+    // b deleted: dropped from the cache too.
+    parseRoutingTree(prefix, [revisionEntry(3), { ...instanceEntry('a', instance('a')), ModifyIndex: 10 }], cache)
+    expect([...cache.keys()]).toEqual([key('a')])
   })
 })
