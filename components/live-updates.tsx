@@ -10,7 +10,8 @@ const DEBOUNCE_MS = 300
 /**
  * Keeps the page current: one EventSource per console tab; each `change` event the server lets this
  * user see re-reads the page's server components (debounced, so a burst of changes is one refresh).
- * After a reconnect the page is refreshed too, because events missed while disconnected are not replayed.
+ * Each time the stream opens (first connect and reconnects) the page is refreshed too, because events missed
+ * before it was open are not replayed.
  * Every event is also passed on to the tab's components (live-events.ts); log lines only go there, since no
  * server-rendered part of a page shows them and a busy deployment writes many.
  */
@@ -21,7 +22,6 @@ export function LiveUpdates() {
 
   useEffect(() => {
     const source = new EventSource('/api/v1/events')
-    let wasDown = false
     const refreshSoon = () => {
       if (timer.current) clearTimeout(timer.current)
       timer.current = setTimeout(() => router.refresh(), DEBOUNCE_MS)
@@ -29,11 +29,10 @@ export function LiveUpdates() {
     const pass = (detail: string | null) => window.dispatchEvent(new CustomEvent(LIVE_EVENT, { detail }))
     source.addEventListener('ready', () => {
       setState('live')
-      if (wasDown) {
-        refreshSoon()
-        pass(null)
-      }
-      wasDown = false
+      // Also on the first connection: a change committed between the server render and the stream opening
+      // (a resource becoming ready a moment after the page was built) is not replayed, so read the page once more.
+      refreshSoon()
+      pass(null)
     })
     source.addEventListener('change', (e) => {
       const data = typeof e.data === 'string' ? e.data : null
@@ -42,7 +41,6 @@ export function LiveUpdates() {
       if (!event || !LOG_ACTIONS.includes(event.action)) refreshSoon()
     })
     source.addEventListener('error', () => {
-      wasDown = true
       setState('reconnecting')
     })
     return () => {
