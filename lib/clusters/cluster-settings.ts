@@ -6,6 +6,7 @@ import type {
   ResourceKind,
   S3ClusterConnection,
 } from '@/provisioners/types'
+import type { ResourceClusterSettings } from '@/provisioners/resources'
 
 /**
  * How staff describe a shared cluster, by kind (a discriminated union on `kind`, the same literal as the
@@ -85,10 +86,8 @@ export const CONNECTION_SCHEMAS = {
   s3: ZS3Connection,
 } as const satisfies Record<ResourceKind, z.ZodType>
 
-export type ClusterConnectionOf<K extends ResourceKind> = z.output<(typeof CONNECTION_SCHEMAS)[K]>
-
-/** A cluster's kind with its connection, as the provisioner registry takes it. */
-export type ClusterConnection = { [K in ResourceKind]: { kind: K; connection: ClusterConnectionOf<K> } }[ResourceKind]
+/** A cluster's kind with its connection: what the provisioner registry takes (one type for both sides). */
+export type ClusterConnection = ResourceClusterSettings
 
 /** Fields stored encrypted and never returned. */
 export const SECRET_FIELDS: Record<ResourceKind, readonly string[]> = {
@@ -99,7 +98,7 @@ export const SECRET_FIELDS: Record<ResourceKind, readonly string[]> = {
 }
 
 /** Splits a parsed connection into what is stored as JSON and what is encrypted. */
-export function splitSecrets(kind: ResourceKind, connection: Record<string, unknown>) {
+export function splitSecrets(kind: ResourceKind, connection: object) {
   const settings: Record<string, unknown> = {}
   const secrets: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(connection)) {

@@ -1,6 +1,6 @@
 import type { Actor } from '@/lib/auth/actor'
 import { recordAudit } from '@/lib/audit/record-audit'
-import { clusterConnection } from '@/lib/resources/resource-context'
+import { clusterConnection } from './cluster-connection'
 import type { ClusterContext } from './create-cluster'
 import { findCluster } from './list-clusters'
 import { tryConnection } from './test-connection'

@@ -3,8 +3,8 @@ import type { Config } from '@/lib/config'
 import type { Db } from '@/lib/db/client'
 import type { Cluster } from '@/lib/db/generated/client'
 import type { JobSender } from '@/lib/jobs/send'
-import { openJson, type SecretBox } from '@/lib/secrets'
-import { parseConnection, type ClusterConnection } from '@/lib/clusters/cluster-settings'
+import type { SecretBox } from '@/lib/secrets'
+import { clusterConnection } from '@/lib/clusters/cluster-connection'
 import { createResourceProvisioner, type ResourceClusterSettings } from '@/provisioners/resources'
 import type { ResourceProvisioner } from '@/provisioners/types'
 
@@ -20,15 +20,6 @@ export interface ResourceContext {
   provisioner(cluster: Cluster): ResourceProvisioner
   /** Closes every cached provisioner's connections. */
   close(): Promise<void>
-}
-
-/** A stored cluster's connection: its settings with the secrets decrypted, parsed again by its kind's schema. */
-export function clusterConnection(box: SecretBox, cluster: Pick<Cluster, 'kind' | 'settings' | 'secrets'>): ClusterConnection {
-  const merged = { ...(cluster.settings as Record<string, unknown>), ...openJson<Record<string, unknown>>(box, cluster.secrets) }
-  const parsed = parseConnection(cluster.kind, merged)
-  if (!parsed.ok)
-    throw new Error(`cluster settings no longer valid: ${parsed.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
-  return parsed.cluster
 }
 
 export function createResourceContext(deps: Omit<ResourceContext, 'provisioner' | 'close'>): ResourceContext {

@@ -6,7 +6,7 @@ import { conflict } from '@/lib/errors'
 import { findReadableInstance } from '@/lib/instances/get-instance'
 import type { TInstance } from '@/lib/instances/schemas'
 import { INSTANCE_INCLUDE, toInstance } from '@/lib/instances/to-instance'
-import { QUEUES } from '@/lib/jobs/queues'
+import { sendEnsureJobs } from './provision-resources'
 import type { ResourceContext } from './resource-context'
 
 /**
@@ -44,6 +44,6 @@ export async function restoreInstance(ctx: ResourceContext, actor: Actor, instan
     })
     return { row: updated, resourceIds: again.map((r) => r.id) }
   })
-  for (const resourceId of resourceIds) await ctx.jobs.send(QUEUES.ensureResource.name, { resourceId })
+  await sendEnsureJobs(ctx.jobs, resourceIds)
   return toInstance(row, ctx.config.hostingZone)
 }
