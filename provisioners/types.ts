@@ -101,11 +101,14 @@ export class ProvisionerError extends Error {
     message: string,
     /** true when trying again later may work (timeouts, 429, 5xx, quota that may free up) */
     readonly retryable = false,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(`${provider} ${operation}: ${message}`, options)
     this.name = 'ProvisionerError'
+    this.retryAfterMs = options?.retryAfterMs
   }
+  /** when the outside system said how long to wait (HTTP Retry-After), in milliseconds */
+  readonly retryAfterMs: number | undefined
 }
 
 /**
@@ -146,6 +149,52 @@ export interface DesiredRouting {
   healthPath: string
   /** no active backend: the load balancer shows a maintenance page */
   maintenance: boolean
+  /** which certificate serves which of the hostnames (SNI); hostnames without one are served over HTTP only */
+  certificates: RoutedCertificateRef[]
+}
+
+/** A certificate the load balancers serve for some of an instance's hostnames. */
+export interface RoutedCertificateRef {
+  /** the certificate's id (lib/certificates); the agents keep it as certs/<id>.pem */
+  id: string
+  hostnames: string[]
+}
+
+/**
+ * A certificate and its private key on their way to the load balancers. The key is encrypted for the agents
+ * (AES-256-GCM with LB_CERTIFICATE_KEYS, lib/secrets format), never sent in clear.
+ */
+export interface DeliveredCertificate {
+  id: string
+  /** PEM: the leaf first, then the chain */
+  certificate: string
+  /** the private key (PEM), encrypted for the agents */
+  keyCiphertext: string
+  /** SHA-256 of the leaf (DER), lower-case hex: an agent installs a certificate again only when this changes */
+  fingerprint: string
+  notAfter: string
+}
+
+/** An HTTP-01 challenge answer the load balancers serve at /.well-known/acme-challenge/<token> of `hostname`. */
+export interface HttpChallenge {
+  token: string
+  keyAuthorization: string
+  hostname: string
+  /** agents stop serving it after this; the control plane removes it once the order is done */
+  expiresAt: string
+}
+
+/**
+ * Routers with load balancers deliver certificates and HTTP-01 challenge answers to them. Each call resolves once
+ * every live node applied it (as publish does) and is idempotent.
+ */
+export interface CertificateDelivery {
+  putCertificate(certificate: DeliveredCertificate): Promise<void>
+  removeCertificate(id: string): Promise<void>
+  putChallenge(challenge: HttpChallenge): Promise<void>
+  removeChallenge(token: string): Promise<void>
+  /** the ids of the certificates the load balancers hold, for the reconciler */
+  listCertificates(): Promise<{ id: string; fingerprint: string }[]>
 }
 
 export interface Router {
@@ -164,6 +213,8 @@ export interface Router {
   reconcile?(desired: DesiredRouting[]): Promise<RoutingDriftReport>
   /** Routers with load-balancer nodes: the latest revision and what each node reports. */
   loadBalancers?(): Promise<LoadBalancerState>
+  /** Routers with load balancers that terminate TLS (consul): certificates and HTTP-01 answers. */
+  certificates?: CertificateDelivery
 }
 
 /** One load-balancer node as its agent reports itself. */
@@ -179,6 +230,8 @@ export interface LoadBalancerNode {
   lastError: string | null
   lastErrorAt: string | null
   lastSeen: string
+  /** the addresses clients reach this node at (LB_PUBLIC_ADDRESSES of its agent): DNS records point here */
+  publicAddresses: string[]
 }
 
 export interface LoadBalancerState {
@@ -345,4 +398,124 @@ export interface ResourceProvisioner<K extends ResourceKind = ResourceKind> {
  */
 export function ownedPrefix(kind: ResourceKind, ownerTag: string): string {
   return kind === 'mysql' || kind === 'mongodb' ? `${ownerTag.replaceAll('-', '_')}_` : `${ownerTag}-`
+}
+
+// ---------------------------------------------------------------------------------------------
+// DNS providers: record sets in the hosting zone (Gandi LiveDNS).
+
+export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'TXT'] as const
+export type DnsRecordType = (typeof DNS_RECORD_TYPES)[number]
+
+/** All the records of one name and type, replaced as one (never deleted and re-added). */
+export interface DnsRecordSet {
+  /** relative to the zone ("@" for the apex), lower case, e.g. "acme" or "*.acme" */
+  name: string
+  type: DnsRecordType
+  /** TTL in seconds (Gandi: 300 at least) */
+  ttl: number
+  /** TXT values without the surrounding quotes (the adapter quotes them) */
+  values: string[]
+}
+
+export interface DnsProvider {
+  /** the zone this provider manages, e.g. "hosting.example.net" */
+  readonly zone: string
+  /** One record set, or null when there is none. */
+  get(name: string, type: DnsRecordType): Promise<DnsRecordSet | null>
+  /** Creates or replaces one record set in a single request (atomic: the name never disappears). */
+  replace(set: DnsRecordSet): Promise<void>
+  /** Deletes one record set; already absent is fine. */
+  remove(name: string, type: DnsRecordType): Promise<void>
+  /** Every record set of the zone of a type Tenon manages (DNS_RECORD_TYPES; MX, NS, SOA… are left out). */
+  list(): Promise<DnsRecordSet[]>
+  /** Checks the token and that the zone exists; throws a ProvisionerError otherwise. */
+  testConnection(): Promise<void>
+}
+
+// ---------------------------------------------------------------------------------------------
+// ACME: certificates from Let's Encrypt (or any RFC 8555 CA; Pebble in tests).
+
+/** One challenge the solver must make answerable before the CA validates it, and take away afterwards. */
+export type AcmeChallengeTask =
+  | {
+      type: 'dns-01'
+      /** the identifier validated, without any "*." */
+      identifier: string
+      /** the TXT record's full name, e.g. "_acme-challenge.acme.hosting.example.net" */
+      recordName: string
+      /** the TXT value */
+      value: string
+    }
+  | { type: 'http-01'; identifier: string; token: string; keyAuthorization: string }
+
+export interface AcmeChallengeSolver {
+  present(task: AcmeChallengeTask): Promise<void>
+  cleanup(task: AcmeChallengeTask): Promise<void>
+}
+
+export interface AcmeOrderRequest {
+  /** the certificate's names (the first is its common name); "*.zone" needs dns-01 */
+  hostnames: string[]
+  challenge: 'dns-01' | 'http-01'
+  /** the certificate's private key (PEM, PKCS#8); the CSR is made with it */
+  privateKey: string
+  /** ARI certificate id of the certificate this one renews (RFC 9773 `replaces`), when the CA offers ARI */
+  replaces?: string
+}
+
+export interface IssuedCertificate {
+  /** PEM: the leaf first, then the chain */
+  certificate: string
+  notBefore: string
+  notAfter: string
+  /** lower-case hex */
+  serial: string
+  /** the issuer's common name (or whole DN when it has none) */
+  issuer: string
+  /** SHA-256 of the leaf (DER), lower-case hex */
+  fingerprint: string
+  /** RFC 9773 certificate id (base64url AKI "." base64url serial), or null when the leaf has no AKI */
+  ariCertId: string | null
+}
+
+/** The CA's suggested renewal window (RFC 9773), and when to ask again. */
+export interface RenewalInfo {
+  start: string
+  end: string
+  /** from Retry-After, in milliseconds */
+  retryAfterMs: number | null
+  explanationUrl: string | null
+}
+
+/**
+ * What the CA refused, from its problem document (RFC 8555 §6.7): `rateLimited` (with Retry-After), a failed
+ * validation (`unauthorized`, `dns`, `connection`, `incorrectResponse`… naming the hostnames), or anything else.
+ * CA outages (unreachable, 5xx) are plain retryable ProvisionerErrors.
+ */
+export class AcmeProblemError extends ProvisionerError {
+  constructor(
+    operation: string,
+    message: string,
+    /** e.g. "urn:ietf:params:acme:error:rateLimited" */
+    readonly problemType: string,
+    /** the identifiers whose validation failed (empty when the problem is not a validation) */
+    readonly failedHostnames: string[],
+    options?: { cause?: unknown; retryAfterMs?: number },
+  ) {
+    super('ACME', operation, message, problemType.endsWith(':rateLimited') || problemType.endsWith(':serverInternal'), options)
+    this.name = 'AcmeProblemError'
+  }
+  get rateLimited(): boolean {
+    return this.problemType.endsWith(':rateLimited')
+  }
+}
+
+export interface AcmeCa {
+  readonly directoryUrl: string
+  /** Registers the account (or finds it again by its key); answers the account URL. Idempotent. */
+  ensureAccount(): Promise<string>
+  /** Places an order, has the solver answer every challenge, finalizes and downloads the certificate. */
+  issue(request: AcmeOrderRequest, solver: AcmeChallengeSolver): Promise<IssuedCertificate>
+  /** The CA's renewal window for a certificate (RFC 9773), or null when the CA offers no ARI. */
+  renewalInfo(ariCertId: string): Promise<RenewalInfo | null>
 }

@@ -31,7 +31,11 @@ async function main() {
     )
   }
 
-  const boss = await startQueue(config.databaseUrl!, log, { isStopping: isShuttingDown, rolloutSchedule: config.rolloutSchedule.cron })
+  const boss = await startQueue(config.databaseUrl!, log, {
+    isStopping: isShuttingDown,
+    rolloutSchedule: config.rolloutSchedule.cron,
+    renewalSchedule: config.certificates.renewalCron,
+  })
   onShutdown(log, 'job queue', () => boss.stop({ graceful: true, timeout: 10_000 }))
   // Route handlers in this process queue jobs through this pg-boss rather than opening another.
   setJobSender(bossSender(boss))

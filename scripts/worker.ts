@@ -13,7 +13,11 @@ async function main() {
   await applyMigrations(config.databaseUrl!)
   // Appserver steps hold a connection for their transaction: room for every queue's concurrent jobs.
   const db = createDb(config.databaseUrl!, { max: config.workerConcurrency * 2 + 2 })
-  const boss = await startQueue(config.databaseUrl!, log, { isStopping: isShuttingDown, rolloutSchedule: config.rolloutSchedule.cron })
+  const boss = await startQueue(config.databaseUrl!, log, {
+    isStopping: isShuttingDown,
+    rolloutSchedule: config.rolloutSchedule.cron,
+    renewalSchedule: config.certificates.renewalCron,
+  })
   onShutdown(log, 'database', () => db.$disconnect())
   onShutdown(log, 'job queue', () => boss.stop({ graceful: true, timeout: 30_000 }))
   const workers = await startWorkers({ boss, db, config, log })

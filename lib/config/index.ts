@@ -12,6 +12,8 @@ const bool = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes')
 
+const KEYS_PATTERN = /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]{43,44}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]{43,44})*$/
+
 export const ZConfigEnv = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production').describe('Node environment.'),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000).describe('HTTP port of the console and API.'),
@@ -70,10 +72,7 @@ export const ZConfigEnv = z.object({
     .describe('When set, GET /api/metrics requires "Authorization: Bearer METRICS_TOKEN". Unset: the endpoint is open.'),
   SECRETS_KEYS: z
     .string()
-    .regex(
-      /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]{43,44}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]{43,44})*$/,
-      'must be id:base64key[,id:base64key…] with 32-byte keys',
-    )
+    .regex(KEYS_PATTERN, 'must be id:base64key[,id:base64key…] with 32-byte keys')
     .optional()
     .describe(
       'Master keys for secrets at rest (AES-256-GCM): `id:base64key` pairs, comma-separated; the first encrypts, all decrypt. Unset: one is generated once and kept in DATA_DIR/secrets-keys.',
@@ -290,6 +289,108 @@ export const ZConfigEnv = z.object({
     .describe(
       'Existing bucket on ARCHIVE_EXPORT_S3_CLUSTER that keeps the final exports (under exports/); give it its own retention rules.',
     ),
+  GANDI_TOKEN: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Gandi personal access token with LiveDNS rights on HOSTING_ZONE. Set: DNS records of the hosting zone are kept in Gandi LiveDNS.',
+    ),
+  GANDI_API_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .default('https://api.gandi.net/v5/livedns')
+    .describe('Base URL of the Gandi LiveDNS v5 API.'),
+  DNS_TTL_SECONDS: z.coerce.number().int().min(300).max(2592000).default(300).describe('TTL of the records Tenon writes.'),
+  DNS_LB_ADDRESSES: z
+    .string()
+    .optional()
+    .describe(
+      "Comma-separated IPv4/IPv6 addresses the hosting zone's records point at. Unset: the addresses the load-balancer agents report (LB_PUBLIC_ADDRESSES).",
+    ),
+  DNS_RESOLVERS: z
+    .string()
+    .optional()
+    .describe('Comma-separated resolvers (ip or ip:port) that check custom domains’ records. Unset: the system resolvers.'),
+  DOMAIN_VERIFICATION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(90)
+    .default(7)
+    .describe('How long a custom domain may wait for its DNS records before its verification expires.'),
+  ACME_DIRECTORY_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .optional()
+    .describe(
+      "ACME directory, e.g. Let's Encrypt's production or staging directory URL. Unset: no certificates are issued (uploads still work).",
+    ),
+  ACME_EMAIL: z.email().optional().describe('Contact address of the ACME account (expiry notices from the CA).'),
+  ACME_CA_BUNDLE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("PEM file of extra CAs to trust for the ACME directory's own HTTPS (a private CA; Pebble in tests)."),
+  ACME_CERTIFICATES_PER_WEEK: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(50)
+    .describe("The CA's limit of new certificates per registered domain per 7 days (Let's Encrypt: 50)."),
+  ACME_DUPLICATES_PER_WEEK: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe("The CA's limit of certificates for the same set of names per 7 days (Let's Encrypt: 5)."),
+  ACME_FAILURES_PER_HOUR: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe("The CA's limit of failed validations per hostname per hour (Let's Encrypt: 5)."),
+  ACME_ORDERS_PER_3_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(300)
+    .describe("The CA's limit of new orders per account per 3 hours (Let's Encrypt: 300)."),
+  ACME_BUDGET_RESERVE_PERCENT: z.coerce
+    .number()
+    .min(0)
+    .max(90)
+    .default(10)
+    .describe('Share of each rate limit Tenon leaves unused (for people issuing by hand, and clock differences).'),
+  CERTIFICATE_RENEW_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(60)
+    .default(30)
+    .describe('Renew ACME certificates this many days before they expire, when the CA gives no renewal window (ARI).'),
+  CERTIFICATE_RENEWAL_SCHEDULE: z.string().min(9).default('17 3 * * *').describe('Cron (UTC) of the daily renewal sweep.'),
+  CERTIFICATE_ALERT_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(60)
+    .default(14)
+    .describe('A certificate that is not renewed this many days before it expires raises an alert; uploaded ones notify their client.'),
+  ALERT_WEBHOOK_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .optional()
+    .describe('Alerts (failed renewals, expiring certificates) are also POSTed here as JSON.'),
+  ALERT_EMAIL: z.string().optional().describe('Comma-separated addresses that receive alerts by email (with SMTP_URL).'),
+  LB_CERTIFICATE_KEYS: z
+    .string()
+    .regex(KEYS_PATTERN, 'must be id:base64key[,id:base64key…] with 32-byte keys')
+    .optional()
+    .describe(
+      'Keys (same form as SECRETS_KEYS) that encrypt certificate private keys for the load-balancer agents; the control plane and every agent need the same. Required with CONSUL_HTTP_ADDR once certificates are used.',
+    ),
+  LB_PUBLIC_ADDRESSES: z
+    .string()
+    .optional()
+    .describe("lb-agent: comma-separated addresses clients reach this node at; the hosting zone's records point at them."),
   MYSQLDUMP_PATH: z.string().min(1).default('mysqldump').describe('The mysqldump (or mariadb-dump) program used for final exports.'),
   CRASH_POINT: z
     .string()
@@ -348,6 +449,13 @@ export interface Config {
     exportS3: { cluster: string; bucket: string } | undefined
     mysqldumpPath: string
   }
+  /** set when GANDI_TOKEN is: the hosting zone's records are kept in Gandi LiveDNS */
+  dns: { provider: 'gandi'; apiUrl: string; token: string; ttl: number; lbAddresses: string[] | undefined } | undefined
+  domains: { resolvers: string[] | undefined; verificationDays: number }
+  /** set when ACME_DIRECTORY_URL is */
+  acme: AcmeConfig | undefined
+  certificates: { renewDays: number; renewalCron: string; alertDays: number; lbKeys: string | undefined }
+  alerts: { webhookUrl: string | undefined; emails: string[] }
   crashPoint: string | undefined
   /** set when VM_DRIVER=ovh or the OVH variables are given */
   ovh: OvhConfig | undefined
@@ -367,10 +475,20 @@ export interface Config {
     statsSocket: string
     haproxyBin: string
     heartbeatMs: number
+    publicAddresses: string[]
     runAs: { user: string; group: string } | undefined
     socketGroup: string | undefined
     syslog: string | undefined
   }
+}
+
+export interface AcmeConfig {
+  directoryUrl: string
+  email: string | undefined
+  caBundlePath: string | undefined
+  limits: { certificatesPerWeek: number; duplicatesPerWeek: number; failuresPerHour: number; ordersPer3Hours: number }
+  /** 0..0.9: the share of each limit left unused */
+  reserve: number
 }
 
 export interface OvhConfig {
@@ -439,6 +557,12 @@ function exportS3Config(e: TConfigEnv): { cluster: string; bucket: string } | un
   }
   return { cluster: e.ARCHIVE_EXPORT_S3_CLUSTER, bucket: e.ARCHIVE_EXPORT_S3_BUCKET }
 }
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 
 function nomadConfig(e: TConfigEnv): NomadConfig | undefined {
   if (!e.NOMAD_ADDR) {
@@ -518,6 +642,37 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       exportS3: exportS3Config(e),
       mysqldumpPath: e.MYSQLDUMP_PATH,
     },
+    dns: e.GANDI_TOKEN
+      ? {
+          provider: 'gandi',
+          apiUrl: e.GANDI_API_URL.replace(/\/+$/, ''),
+          token: e.GANDI_TOKEN,
+          ttl: e.DNS_TTL_SECONDS,
+          lbAddresses: e.DNS_LB_ADDRESSES ? list(e.DNS_LB_ADDRESSES) : undefined,
+        }
+      : undefined,
+    domains: { resolvers: e.DNS_RESOLVERS ? list(e.DNS_RESOLVERS) : undefined, verificationDays: e.DOMAIN_VERIFICATION_DAYS },
+    acme: e.ACME_DIRECTORY_URL
+      ? {
+          directoryUrl: e.ACME_DIRECTORY_URL,
+          email: e.ACME_EMAIL,
+          caBundlePath: e.ACME_CA_BUNDLE,
+          limits: {
+            certificatesPerWeek: e.ACME_CERTIFICATES_PER_WEEK,
+            duplicatesPerWeek: e.ACME_DUPLICATES_PER_WEEK,
+            failuresPerHour: e.ACME_FAILURES_PER_HOUR,
+            ordersPer3Hours: e.ACME_ORDERS_PER_3_HOURS,
+          },
+          reserve: e.ACME_BUDGET_RESERVE_PERCENT / 100,
+        }
+      : undefined,
+    certificates: {
+      renewDays: e.CERTIFICATE_RENEW_DAYS,
+      renewalCron: e.CERTIFICATE_RENEWAL_SCHEDULE,
+      alertDays: e.CERTIFICATE_ALERT_DAYS,
+      lbKeys: e.LB_CERTIFICATE_KEYS,
+    },
+    alerts: { webhookUrl: e.ALERT_WEBHOOK_URL, emails: e.ALERT_EMAIL ? list(e.ALERT_EMAIL) : [] },
     crashPoint: e.CRASH_POINT,
     ovh: ovhConfig(e),
     nomad: nomadConfig(e),
@@ -536,6 +691,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       statsSocket: e.HAPROXY_STATS_SOCKET,
       haproxyBin: e.HAPROXY_BIN,
       heartbeatMs: e.LB_HEARTBEAT_SECONDS * 1000,
+      publicAddresses: e.LB_PUBLIC_ADDRESSES ? list(e.LB_PUBLIC_ADDRESSES) : [],
       runAs: e.HAPROXY_USER && e.HAPROXY_GROUP ? { user: e.HAPROXY_USER, group: e.HAPROXY_GROUP } : undefined,
       socketGroup: e.HAPROXY_SOCKET_GROUP,
       syslog: e.HAPROXY_SYSLOG,

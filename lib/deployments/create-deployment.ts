@@ -12,7 +12,7 @@ import { splitSecrets } from './frozen-configuration'
 import { lockInstance } from './locks'
 import type { DeployContext } from './orchestrator'
 import { resourcesForRender } from '@/lib/resources/instance-resources'
-import { ensureInstanceSecrets, renderInstance } from './render-instance'
+import { ensureInstanceSecrets, verifiedHostnames, renderInstance } from './render-instance'
 
 type Tx = Prisma.TransactionClient
 
@@ -107,7 +107,13 @@ export async function createDeployment(o: DeployContext, options: CreateDeployme
 
 async function freeze(tx: Tx, o: DeployContext, instance: Awaited<ReturnType<typeof lockInstance>>) {
   const secrets = await ensureInstanceSecrets(tx, o.box, instance)
-  const rendered = renderInstance(instance, secrets, o.config.hostingZone, await resourcesForRender(tx, o.box, instance.id))
+  const rendered = renderInstance(
+    instance,
+    secrets,
+    o.config.hostingZone,
+    await resourcesForRender(tx, o.box, instance.id),
+    await verifiedHostnames(tx, instance.id),
+  )
   const { plain, secrets: secretValues } = splitSecrets(rendered.variables, rendered.secretKeys)
   const release =
     typeof (instance.settings as { release?: unknown }).release === 'string' ? (instance.settings as { release: string }).release : null

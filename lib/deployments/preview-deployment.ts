@@ -8,7 +8,7 @@ import { openJson } from '@/lib/secrets'
 import { joinSecrets } from './frozen-configuration'
 import type { Orchestrator } from './orchestrator'
 import { resourcesForRender } from '@/lib/resources/instance-resources'
-import { instanceSecrets, renderInstance } from './render-instance'
+import { instanceSecrets, verifiedHostnames, renderInstance } from './render-instance'
 
 /**
  * What a redeploy would change: the active deployment's frozen configuration against the one a new
@@ -21,7 +21,7 @@ export async function previewDeployment(o: Pick<Orchestrator, 'db' | 'config' | 
   // Secrets the first deployment would generate are generated here too, for the shape only (masked, not stored).
   const secrets = getBlueprint(instance.blueprint).generateMissingSecrets(instanceSecrets(o.box, instance), randomBytes)
   const resources = await o.db.$transaction((tx) => resourcesForRender(tx, o.box, instance.id))
-  const next = renderInstance(instance, secrets, o.config.hostingZone, resources)
+  const next = renderInstance(instance, secrets, o.config.hostingZone, resources, await verifiedHostnames(o.db, instance.id))
   const active = await o.db.deployment.findFirst({ where: { instanceId: instance.id, status: 'active' } })
   const before = active
     ? joinSecrets(active.configuration as Record<string, unknown>, openJson<Record<string, unknown>>(o.box, active.configurationSecrets))

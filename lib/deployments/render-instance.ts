@@ -13,6 +13,7 @@ export function renderInstance(
   secrets: Record<string, string>,
   hostingZone: string,
   resources: InstanceResources,
+  customHostnames: readonly string[] = [],
 ): RenderedConfiguration {
   const extra: unknown = instance.extraSettings.trim() ? parseYaml(instance.extraSettings) : {}
   return getBlueprint(instance.blueprint).renderConfiguration({
@@ -22,7 +23,14 @@ export function renderInstance(
     hostingZone,
     secrets,
     resources,
+    customHostnames,
   })
+}
+
+/** The client's verified custom hostnames of an instance (aliases of its main site). */
+export async function verifiedHostnames(db: Pick<Tx, 'domain'>, instanceId: string): Promise<string[]> {
+  const rows = await db.domain.findMany({ where: { instanceId, state: 'verified' }, select: { hostname: true }, orderBy: { hostname: 'asc' } })
+  return rows.map((r) => r.hostname)
 }
 
 /** The instance's secrets, decrypted (empty before its first deployment). */

@@ -15,6 +15,11 @@ export async function retireInstance(o: Orchestrator, instanceId: string): Promi
   if (!instance || instance.status !== 'archived') return { terminating: 0 }
   await o.router.remove(instanceId)
   await forgetRoute(o.db, instanceId)
+  // Its records leave the zone, its certificates the load balancers (no instance names them any more).
+  await o.jobs.send(QUEUES.syncDns.name, { instanceId })
+  const certificates = await o.db.certificate.findMany({ where: { instanceId }, select: { id: true } })
+  await o.db.certificate.deleteMany({ where: { instanceId } })
+  for (const c of certificates) await o.jobs.send(QUEUES.removeCertificate.name, { certificateId: c.id })
   const now = o.now()
   const ids = await o.db.$transaction(async (tx) => {
     await lockInstance(tx, instanceId)

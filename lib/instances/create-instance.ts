@@ -7,6 +7,7 @@ import type { Prisma } from '@/lib/db/generated/client'
 import type { Blueprint } from '@/lib/db/generated/enums'
 import { conflict, invalidInput, type FieldError } from '@/lib/errors'
 import { isUniqueViolation } from '@/lib/db/errors'
+import { QUEUES } from '@/lib/jobs/queues'
 import type { JobSender } from '@/lib/jobs/send'
 import { placeAndAudit, sendEnsureJobs } from '@/lib/resources/provision-resources'
 import type { SecretBox } from '@/lib/secrets'
@@ -66,6 +67,9 @@ export async function createInstance({ db, actor, hostingZone, input, resources 
       return { row: created, resourceIds: placed }
     })
     await sendEnsureJobs(resources.jobs, resourceIds)
+    // Its hostnames' records, and its own certificate (the zone's wildcard serves its main hostname meanwhile).
+    await resources.jobs.send(QUEUES.syncDns.name, { instanceId: row.id })
+    await resources.jobs.send(QUEUES.reconcileCertificates.name, {})
     return toInstance(row, hostingZone)
   } catch (err) {
     if (isUniqueViolation(err, 'slug')) {

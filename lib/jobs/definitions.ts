@@ -17,6 +17,16 @@ import { reconcileResources } from '@/lib/resources/reconcile-resources'
 import type { ResourceContext } from '@/lib/resources/resource-context'
 import { rotateResource } from '@/lib/resources/rotate-resource'
 import { reconcileRouting } from '@/lib/routing/reconcile-routing'
+import { publishRouting } from '@/lib/routing/publish-routing'
+import { deliverCertificate } from '@/lib/certificates/deliver-certificate'
+import { issueCertificate } from '@/lib/certificates/issue-certificate'
+import { reconcileCertificates } from '@/lib/certificates/reconcile-certificates'
+import { removeDeliveredCertificate } from '@/lib/certificates/remove-certificate'
+import { renewCertificates } from '@/lib/certificates/renew-certificates'
+import { reconcileDns } from '@/lib/dns/reconcile-dns'
+import { syncInstanceDns } from '@/lib/dns/sync-instance-dns'
+import type { DomainContext } from '@/lib/domains/domain-context'
+import { verifyDomain } from '@/lib/domains/verify-domain'
 import { expireCredentials } from './expire-credentials'
 import { QUEUES, type QueueDefinition } from './queues'
 
@@ -26,6 +36,7 @@ export interface JobContext {
   log: Logger
   orchestrator: Orchestrator
   resources: ResourceContext
+  domains: DomainContext
 }
 
 /**
@@ -84,6 +95,42 @@ export const reconcileRoutingJob = define(QUEUES.reconcileRouting, z.object({}).
   reconcileRouting(orchestrator),
 )
 
+export const publishRoutingJob = define(QUEUES.publishRouting, instanceId, async (p, { domains }) => {
+  const instance = await domains.db.instance.findUnique({ where: { id: p.instanceId }, select: { status: true } })
+  // An archived instance's routing is removed by its retirement, not published.
+  if (!instance || instance.status === 'archived') return { skipped: true }
+  await publishRouting(domains, p.instanceId)
+  return { published: true }
+})
+
+export const syncDnsJob = define(QUEUES.syncDns, instanceId, (p, { domains }) => syncInstanceDns(domains, p.instanceId))
+export const reconcileDnsJob = define(QUEUES.reconcileDns, z.object({}).passthrough(), (_p, { domains }) => reconcileDns(domains))
+export const verifyDomainJob = define(
+  QUEUES.verifyDomain,
+  z.object({ domainId: z.uuid(), now: z.boolean().optional() }),
+  (p, { domains }) => verifyDomain(domains, p.domainId, p.now ?? false),
+)
+const certificateId = z.object({ certificateId: z.uuid() })
+export const issueCertificateJob = define(
+  QUEUES.issueCertificate,
+  certificateId.extend({ force: z.boolean().optional() }),
+  (p, { domains }) => issueCertificate(domains, p.certificateId, p.force ?? false),
+)
+export const deliverCertificateJob = define(QUEUES.deliverCertificate, certificateId, (p, { domains }) =>
+  deliverCertificate(domains, p.certificateId),
+)
+export const removeCertificateJob = define(
+  QUEUES.removeCertificate,
+  certificateId.extend({ instanceId: z.uuid().optional() }),
+  (p, { domains }) => removeDeliveredCertificate(domains, p.certificateId, p.instanceId),
+)
+export const renewCertificatesJob = define(QUEUES.renewCertificates, z.object({}).passthrough(), (_p, { domains }) =>
+  renewCertificates(domains),
+)
+export const reconcileCertificatesJob = define(QUEUES.reconcileCertificates, z.object({}).passthrough(), (_p, { domains }) =>
+  reconcileCertificates(domains),
+)
+
 export const JOBS: JobDefinition[] = [
   expireCredentialsJob,
   advanceAppserverJob,
@@ -99,4 +146,13 @@ export const JOBS: JobDefinition[] = [
   purgeInstanceJob,
   reconcileResourcesJob,
   reconcileRoutingJob,
+  publishRoutingJob,
+  syncDnsJob,
+  reconcileDnsJob,
+  verifyDomainJob,
+  issueCertificateJob,
+  deliverCertificateJob,
+  removeCertificateJob,
+  renewCertificatesJob,
+  reconcileCertificatesJob,
 ]

@@ -5,17 +5,21 @@ import type { Db } from '@/lib/db/client'
 import { createOrchestrator } from '@/lib/deployments/create-orchestrator'
 import type { Orchestrator } from '@/lib/deployments/orchestrator'
 import { createResourceContext, type ResourceContext } from '@/lib/resources/resource-context'
+import { createDomainContext, type DomainContext } from '@/lib/domains/domain-context'
 import { JOBS, type JobContext, type JobDefinition } from './definitions'
 import { createQueues, QUEUES } from './queues'
 import { bossSender, QUEUE_SCHEMA } from './send'
 
 export { QUEUE_SCHEMA }
 
+/** CERTIFICATE_RENEWAL_SCHEDULE's default, for processes started without a config (tests). */
+const DEFAULT_RENEWAL_SCHEDULE = '17 3 * * *'
+
 /** pg-boss on the control database. Starting it creates or upgrades its schema (under a lock, so many processes may start at once). */
 export async function startQueue(
   databaseUrl: string,
   log: Logger,
-  opts: { isStopping?: () => boolean; rolloutSchedule?: string } = {},
+  opts: { isStopping?: () => boolean; rolloutSchedule?: string; renewalSchedule?: string } = {},
 ): Promise<PgBoss> {
   const boss = new PgBoss({ connectionString: databaseUrl, schema: QUEUE_SCHEMA, max: 4 })
   // While the process stops, the database may go first (Ctrl-C reaches an embedded PostgreSQL too):
@@ -28,6 +32,7 @@ export async function startQueue(
   for (const job of JOBS) if (job.schedule) await boss.schedule(job.name, job.schedule, {}, { tz: 'UTC' })
   if (opts.rolloutSchedule) await boss.schedule(QUEUES.scheduledRollout.name, opts.rolloutSchedule, {}, { tz: 'UTC' })
   else await boss.unschedule(QUEUES.scheduledRollout.name)
+  await boss.schedule(QUEUES.renewCertificates.name, opts.renewalSchedule ?? DEFAULT_RENEWAL_SCHEDULE, {}, { tz: 'UTC' })
   return boss
 }
 
@@ -64,11 +69,13 @@ export async function startWorkers(opts: {
   jobs?: JobDefinition[]
   orchestrator?: Orchestrator
   resources?: ResourceContext
+  domains?: DomainContext
 }): Promise<{ stop: () => void }> {
   const orchestrator =
     opts.orchestrator ?? createOrchestrator({ db: opts.db, config: opts.config, log: opts.log, jobs: bossSender(opts.boss) })
   const resources = opts.resources ?? createResourceContext(orchestrator)
-  const ctx: JobContext = { db: opts.db, config: opts.config, log: opts.log, orchestrator, resources }
+  const domains = opts.domains ?? createDomainContext(orchestrator)
+  const ctx: JobContext = { db: opts.db, config: opts.config, log: opts.log, orchestrator, resources, domains }
   const jobs = opts.jobs ?? JOBS
   for (const job of jobs) {
     for (let i = 0; i < subscriptionsFor(job.name, opts.config.workerConcurrency); i++) await subscribe(job)

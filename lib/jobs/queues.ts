@@ -35,6 +35,23 @@ export const QUEUES = {
   purgeInstance: { name: 'instance.purge', retryLimit: 5, retryDelaySeconds: 60, expireInSeconds: 3600 },
   reconcileResources: { name: 'resources.reconcile', retryLimit: 1, retryDelaySeconds: 60, expireInSeconds: 900, schedule: '* * * * *' },
   reconcileRouting: { name: 'routing.reconcile', retryLimit: 1, retryDelaySeconds: 30, expireInSeconds: 600, schedule: '* * * * *' },
+  // Domains, DNS and certificates (lib/domains, lib/dns, lib/certificates).
+  syncDns: { name: 'dns.sync', retryLimit: 8, retryDelaySeconds: 30, expireInSeconds: 600 },
+  reconcileDns: { name: 'dns.reconcile', retryLimit: 1, retryDelaySeconds: 60, expireInSeconds: 900, schedule: '*/5 * * * *' },
+  publishRouting: { name: 'routing.publish', retryLimit: 8, retryDelaySeconds: 15, expireInSeconds: 600 },
+  verifyDomain: { name: 'domain.verify', retryLimit: 2, retryDelaySeconds: 60, expireInSeconds: 300 },
+  issueCertificate: { name: 'certificate.issue', retryLimit: 2, retryDelaySeconds: 120, expireInSeconds: 1800 },
+  deliverCertificate: { name: 'certificate.deliver', retryLimit: 8, retryDelaySeconds: 15, expireInSeconds: 600 },
+  removeCertificate: { name: 'certificate.remove', retryLimit: 8, retryDelaySeconds: 15, expireInSeconds: 600 },
+  // Daily, on CERTIFICATE_RENEWAL_SCHEDULE (scheduled in lib/jobs/queue.ts).
+  renewCertificates: { name: 'certificates.renew', retryLimit: 2, retryDelaySeconds: 600, expireInSeconds: 1800 },
+  reconcileCertificates: {
+    name: 'certificates.reconcile',
+    retryLimit: 1,
+    retryDelaySeconds: 60,
+    expireInSeconds: 900,
+    schedule: '*/10 * * * *',
+  },
   scheduledRollout: { name: 'rollout.scheduled', retryLimit: 1, retryDelaySeconds: 60, expireInSeconds: 300 },
 } as const satisfies Record<string, QueueDefinition>
 

@@ -1,3 +1,4 @@
+import { QUEUES } from '@/lib/jobs/queues'
 import type { Actor } from '@/lib/auth/actor'
 import { assertStaff } from '@/lib/auth/policy'
 import { recordAudit } from '@/lib/audit/record-audit'
@@ -45,5 +46,7 @@ export async function restoreInstance(ctx: ResourceContext, actor: Actor, instan
     return { row: updated, resourceIds: again.map((r) => r.id) }
   })
   await sendEnsureJobs(ctx.jobs, resourceIds)
+  await ctx.jobs.send(QUEUES.syncDns.name, { instanceId })
+  await ctx.jobs.send(QUEUES.reconcileCertificates.name, {})
   return toInstance(row, ctx.config.hostingZone)
 }

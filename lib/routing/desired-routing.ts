@@ -1,5 +1,5 @@
 import type { AppserverState, DeploymentStatus } from '@/lib/db/generated/enums'
-import type { DesiredRouting, RoutingBackend } from '@/provisioners/types'
+import type { DesiredRouting, RoutedCertificateRef, RoutingBackend } from '@/provisioners/types'
 
 export interface RoutingAppserver {
   id: string
@@ -14,7 +14,14 @@ export interface RoutingAppserver {
  * appservers take them and replaced ones drain until their grace period ends. No active backend: maintenance.
  */
 export function desiredRouting(
-  instance: { id: string; slug: string; hostnames: string[]; healthPath: string; archived: boolean },
+  instance: {
+    id: string
+    slug: string
+    hostnames: string[]
+    healthPath: string
+    archived: boolean
+    certificates?: RoutedCertificateRef[]
+  },
   appservers: RoutingAppserver[],
 ): DesiredRouting {
   const activating = appservers.some((a) => a.deploymentStatus === 'activating')
@@ -34,6 +41,7 @@ export function desiredRouting(
     backends,
     healthPath: instance.healthPath,
     maintenance: !backends.some((b) => b.role === 'active'),
+    certificates: instance.archived ? [] : (instance.certificates ?? []),
   }
 }
 

@@ -2,6 +2,7 @@ import { getBlueprint } from '@/lib/blueprints'
 import type { Db } from '@/lib/db/client'
 import type { AppserverState, Blueprint, DeploymentStatus, InstanceStatus } from '@/lib/db/generated/enums'
 import type { DesiredRouting } from '@/provisioners/types'
+import { certificateRefs, scopeOf, type ServedCertificate } from '@/lib/certificates/certificate-refs'
 import { desiredRouting, type RoutingAppserver } from './desired-routing'
 
 interface RoutedRow {
@@ -33,6 +34,21 @@ export async function loadDesiredRouting(db: Db, hostingZone: string, instanceId
     SELECT a.instance_id::text AS instance_id, a.id::text AS id, a.state::text AS state, a.address, d.status::text AS status
     FROM appservers a JOIN deployments d ON d.id = a.deployment_id
     WHERE a.state IN ('healthy', 'active', 'draining') AND (${ids}::uuid[] IS NULL OR a.instance_id = ANY(${ids}::uuid[]))`
+  const domains = await db.domain.findMany({
+    where: { state: 'verified', ...(ids ? { instanceId: { in: ids } } : {}) },
+    select: { instanceId: true, hostname: true },
+  })
+  // Only certificates the load balancers were given: an instance must never name one they do not hold.
+  const certificates = await db.certificate.findMany({
+    where: { state: { in: ['valid', 'renewing'] }, deliveredFingerprint: { not: null }, notAfter: { not: null } },
+    select: { id: true, hostnames: true, instanceId: true, domainId: true, notAfter: true },
+  })
+  const served = certificates.map((c) => ({
+    ...c,
+    served: { id: c.id, hostnames: c.hostnames, scope: scopeOf(c), notAfter: c.notAfter ?? new Date(0) } satisfies ServedCertificate,
+  }))
+  const customByInstance = new Map<string, string[]>()
+  for (const d of domains) customByInstance.set(d.instanceId, [...(customByInstance.get(d.instanceId) ?? []), d.hostname])
   const byInstance = new Map<string, RoutingAppserver[]>()
   for (const r of rows) {
     const list = byInstance.get(r.instance_id) ?? []
@@ -41,13 +57,17 @@ export async function loadDesiredRouting(db: Db, hostingZone: string, instanceId
   }
   return instances.map((i) => {
     const blueprint = getBlueprint(i.blueprint)
+    const hostnames = [...blueprint.hostnames(i, hostingZone).map((h) => h.hostname), ...(customByInstance.get(i.id) ?? []).sort()]
+    // The zone's certificate serves every instance; the others only their own instance.
+    const usable = served.filter((c) => c.instanceId === null || c.instanceId === i.id).map((c) => c.served)
     return desiredRouting(
       {
         id: i.id,
         slug: i.slug,
-        hostnames: blueprint.hostnames(i, hostingZone).map((h) => h.hostname),
+        hostnames,
         healthPath: blueprint.healthPath,
         archived: i.status === 'archived',
+        certificates: certificateRefs(hostnames, usable),
       },
       byInstance.get(i.id) ?? [],
     )

@@ -7,6 +7,8 @@ import { z } from 'zod'
  *
  *   <prefix>/routing/revision              {"revision": 42, "publishedAt": "…"}   increases with every change
  *   <prefix>/routing/instances/<id>        RoutedInstance (JSON)
+ *   <prefix>/routing/certificates/<id>     RoutedCertificate (JSON; the key encrypted for the agents)
+ *   <prefix>/routing/challenges/<token>    RoutedChallenge (JSON): an HTTP-01 answer the agents serve
  *   <prefix>/lb/nodes/<node>               AgentReport (JSON), written by each agent
  */
 export const DEFAULT_PREFIX = 'tenon'
@@ -17,6 +19,10 @@ export function consulKeys(prefix: string) {
     revision: `${prefix}/routing/revision`,
     instances: `${prefix}/routing/instances/`,
     instance: (instanceId: string) => `${prefix}/routing/instances/${instanceId}`,
+    certificates: `${prefix}/routing/certificates/`,
+    certificate: (id: string) => `${prefix}/routing/certificates/${id}`,
+    challenges: `${prefix}/routing/challenges/`,
+    challenge: (token: string) => `${prefix}/routing/challenges/${token}`,
     agents: `${prefix}/lb/nodes/`,
     agent: (node: string) => `${prefix}/lb/nodes/${node}`,
   }
@@ -41,10 +47,37 @@ export const ZRoutedInstance = z.object({
   healthPath: z.string().startsWith('/'),
   /** no active backend: the load balancer answers with the maintenance page */
   maintenance: z.boolean(),
-  /** certificate references for the hostnames (filled in by [domains-tls]; empty until then) */
-  certificates: z.array(z.string()).default([]),
+  /** which certificate (an id under routing/certificates/) serves which of the hostnames, by SNI */
+  certificates: z.array(z.object({ id: z.string().min(1), hostnames: z.array(z.string().min(1)).min(1) })).default([]),
 })
 export type RoutedInstance = z.infer<typeof ZRoutedInstance>
+
+/** A certificate file's name on the agents is `<id>.pem`: ids are UUIDs or other plain words. */
+export const CERTIFICATE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+export const ZRoutedCertificate = z.object({
+  id: z.string().regex(CERTIFICATE_ID),
+  /** the revision that last changed this certificate */
+  revision: z.number().int().min(1),
+  /** PEM: the leaf first, then the chain */
+  certificate: z.string().min(1),
+  /** the private key (PEM) encrypted with LB_CERTIFICATE_KEYS (lib/secrets format: "v1.<keyId>.…") */
+  keyCiphertext: z.string().min(1),
+  /** SHA-256 of the leaf (DER), lower-case hex */
+  fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
+  notAfter: z.iso.datetime(),
+})
+export type RoutedCertificate = z.infer<typeof ZRoutedCertificate>
+
+/** RFC 8555 tokens are base64url; the agents look the answer up by the request path. */
+export const ZRoutedChallenge = z.object({
+  token: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/),
+  revision: z.number().int().min(1),
+  keyAuthorization: z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/),
+  hostname: z.string().min(1),
+  expiresAt: z.iso.datetime(),
+})
+export type RoutedChallenge = z.infer<typeof ZRoutedChallenge>
 
 export const ZRoutingRevision = z.object({ revision: z.number().int().min(0), publishedAt: z.iso.datetime() })
 export type RoutingRevision = z.infer<typeof ZRoutingRevision>
@@ -64,6 +97,8 @@ export const ZAgentReport = z.object({
   lastSeen: z.iso.datetime(),
   /** the revision the agent has read from Consul, applied or not */
   seenRevision: z.number().int().min(0),
+  /** the addresses clients reach this node at (LB_PUBLIC_ADDRESSES): DNS records of the hosting zone point here */
+  publicAddresses: z.array(z.string()).default([]),
 })
 export type AgentReport = z.infer<typeof ZAgentReport>
 
@@ -72,6 +107,9 @@ export interface RoutingState {
   revision: number
   publishedAt: string | null
   instances: RoutedInstance[]
+  /** certificates referenced by instances (and possibly some not referenced yet) */
+  certificates: RoutedCertificate[]
+  challenges: RoutedChallenge[]
 }
 
 /** "http://10.0.0.5:8080" → { host, port } (an appserver's address as the database keeps it). */
