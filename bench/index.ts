@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: runs every benchmark in order and prints its figures with the machine they ran on.
- * `npm run bench -- orchestration` runs only the named ones (api, orchestration, provisioning, routing);
+ * `npm run bench -- orchestration` runs only the named ones (api, orchestration, provisioning, routing, certificates);
  * `--name=value` options go to the benchmarks (see README.md). Benchmarks print figures; they do not assert
  * timings. The exit code is 0 unless a benchmark could not measure (the product failed to start, answered
  * wrongly, or left orphans), which is reported and exits 1.
  */
 import * as api from './api'
+import * as certificates from './certificates'
 import * as orchestration from './orchestration'
 import * as provisioning from './provisioning'
 import * as routing from './routing'
@@ -16,7 +17,7 @@ interface Benchmark {
   run(): Promise<unknown>
 }
 
-const BENCHMARKS: Record<string, Benchmark> = { api, orchestration, provisioning, routing }
+const BENCHMARKS: Record<string, Benchmark> = { api, orchestration, provisioning, routing, certificates }
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => !a.startsWith('--'))

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { openedxHostnames, OPENEDX_HEALTH_PATH } from '@/lib/blueprints/render-openedx'
 import { firstFreeSlug, slugify } from '@/lib/instances/slug'
-import { startLbAgent, type LbAgent } from '@/lb-agent/agent'
+import { EMPTY_ROUTING, startLbAgent, type LbAgent } from '@/lb-agent/agent'
 import { planChanges } from '@/lb-agent/plan'
 import { renderHaproxy, type RenderOptions } from '@/lb-agent/render'
 import { consulKeys, ZAgentReport, type RoutedInstance, type RoutingState } from '@/provisioners/consul/layout'
@@ -100,7 +100,7 @@ function fleet(count: number, seed: number, appservers: number): RoutingState {
       certificates: [],
     })
   }
-  return { revision: 1, publishedAt: new Date(0).toISOString(), instances }
+  return { revision: 1, publishedAt: new Date(0).toISOString(), instances, certificates: [], challenges: [] }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,6 +136,7 @@ function renderBench(count: number, runs: number): RenderFigures {
   const changedIndex = Math.floor(count / 2)
   const changed = state.instances[changedIndex]!
   const next: RoutingState = {
+    ...state,
     revision: 2,
     publishedAt: new Date(1000).toISOString(),
     instances: state.instances.map((instance, i) =>
@@ -224,7 +225,7 @@ async function startNode(): Promise<Node> {
   onCleanup(removeDir)
   // The product's health-check timings (2 s, fall 3, rise 2), not the tests' faster ones.
   const render = testRenderOptions(configDir, await freePort(), { nodeName: 'bench-lb', healthCheck: { interMs: 2000, fall: 3, rise: 2 } })
-  const haproxy = await startHaproxy({ configDir, rendered: renderHaproxy({ revision: 0, publishedAt: null, instances: [] }, render) })
+  const haproxy = await startHaproxy({ configDir, rendered: renderHaproxy(EMPTY_ROUTING, render) })
   const stopHaproxy = once(() => haproxy.stop())
   onCleanup(stopHaproxy)
   const agent = startLbAgent({
@@ -264,6 +265,7 @@ function routing(instanceId: string, hostname: string, backends: { backend: Back
     backends: backends.map(({ backend, role }) => ({ appserverId: backend.id, address: backend.address, role })),
     healthPath: '/heartbeat',
     maintenance: false,
+    certificates: [],
   }
 }
 
@@ -496,6 +498,7 @@ function pickRouting(instance: RoutedInstance): Omit<DesiredRouting, 'backends'>
     hostnames: instance.hostnames,
     healthPath: instance.healthPath,
     maintenance: false,
+    certificates: [],
   }
 }
 
@@ -541,7 +544,7 @@ async function agentMemory(count: number, appservers: number): Promise<MemoryFig
   // Health checks every 30 s: 20,000 servers checked every 2 s would keep HAProxy busy, which is not what this measures.
   const healthCheckInterMs = 30_000
   const render = testRenderOptions(configDir, await freePort(), { nodeName: 'bench-memory', healthCheck: { interMs: healthCheckInterMs } })
-  const haproxy = await startHaproxy({ configDir, rendered: renderHaproxy({ revision: 0, publishedAt: null, instances: [] }, render) })
+  const haproxy = await startHaproxy({ configDir, rendered: renderHaproxy(EMPTY_ROUTING, render) })
   const stopHaproxy = once(() => haproxy.stop())
   onCleanup(stopHaproxy)
 

@@ -7,19 +7,25 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { z } from 'zod'
+import type { SecretBox } from '@/lib/secrets/cipher'
 import { CONSUL_PROVIDER } from '@/provisioners/consul/client'
 import {
   consulKeys,
   ZAgentReport,
+  ZRoutedCertificate,
+  ZRoutedChallenge,
   ZRoutedInstance,
   ZRoutingRevision,
   type AgentReport,
+  type RoutedCertificate,
+  type RoutedChallenge,
   type RoutedInstance,
   type RoutingState,
 } from '@/provisioners/consul/layout'
 import { ProvisionerError } from '@/provisioners/types'
+import { privateKeysOf, type DecryptedKeyCache } from './certificates'
 import type { HaproxyControl } from './haproxy'
-import { planChanges } from './plan'
+import { loadedDefaultCertificate, planChanges } from './plan'
 import { renderHaproxy, type RenderOptions } from './render'
 
 export interface BackoffOptions {
@@ -43,6 +49,13 @@ export interface LbAgentOptions {
   backoff?: Partial<BackoffOptions>
   /** timeout of a report write, and what a blocking query may take beyond its wait (default 10 s) */
   requestTimeoutMs?: number
+  /**
+   * The key ring certificates' private keys are encrypted with (LB_CERTIFICATE_KEYS). Without it, a revision with any
+   * certificate is refused.
+   */
+  certificateKeys?: SecretBox
+  /** the addresses clients reach this node at (LB_PUBLIC_ADDRESSES), reported for the hosting zone's DNS records */
+  publicAddresses?: string[]
 }
 
 export type ApplyMethod = 'runtime' | 'reload' | 'none'
@@ -67,28 +80,44 @@ export type KvEntry = z.infer<typeof ZKvEntries>[number]
  */
 export type ParsedRouting = { ok: true; state: RoutingState } | { ok: false; revision: number | undefined; error: string }
 
-export const EMPTY_ROUTING: RoutingState = { revision: 0, publishedAt: null, instances: [] }
+export const EMPTY_ROUTING: RoutingState = { revision: 0, publishedAt: null, instances: [], certificates: [], challenges: [] }
+
+/** Instances already parsed, by key, with the ModifyIndex they were parsed at: an unchanged entry is not parsed again. */
+export type ParsedInstanceCache = Map<string, { index: number; instance: RoutedInstance }>
 
 /**
  * The `<prefix>/routing/` tree (a `?recurse` answer; null or [] for a 404) as a RoutingState. One entry that is not
  * valid JSON or fails its schema refuses the whole revision: applying the rest would silently drop an instance's
- * routing, while refusing keeps every site on its last good configuration and says why. Keys other than the revision
- * and `instances/<id>` are ignored (room for later additions to the layout).
+ * routing, while refusing keeps every site on its last good configuration and says why. So does an instance using a
+ * certificate the tree does not hold. Keys other than the revision, `instances/<id>`, `certificates/<id>` and
+ * `challenges/<token>` are ignored (room for later additions to the layout).
  */
-/** Instances already parsed, by key, with the ModifyIndex they were parsed at: an unchanged entry is not parsed again. */
-export type ParsedInstanceCache = Map<string, { index: number; instance: RoutedInstance }>
-
 export function parseRoutingTree(prefix: string, entries: readonly KvEntry[] | null, cache?: ParsedInstanceCache): ParsedRouting {
   const keys = consulKeys(prefix)
   let revision: { revision: number; publishedAt: string } | undefined
   const errors: string[] = []
   const instances: RoutedInstance[] = []
+  const certificates: RoutedCertificate[] = []
+  const challenges: RoutedChallenge[] = []
   const seen = new Set<string>()
   for (const entry of entries ?? []) {
     if (entry.Key === keys.revision) {
       const parsed = ZRoutingRevision.safeParse(decodeJson(entry.Value))
       if (parsed.success) revision = parsed.data
       else errors.push(`${entry.Key}: ${issues(parsed.error)}`)
+    } else if (entry.Key.startsWith(keys.certificates) && !entry.Key.endsWith('/')) {
+      const id = entry.Key.slice(keys.certificates.length)
+      // The schema's messages name fields, never values: a key ciphertext does not end up in a report.
+      const parsed = ZRoutedCertificate.safeParse(decodeJson(entry.Value))
+      if (!parsed.success) errors.push(`certificate ${id}: ${issues(parsed.error)}`)
+      else if (parsed.data.id !== id) errors.push(`certificate ${id}: its value is that of certificate ${parsed.data.id}`)
+      else certificates.push(parsed.data)
+    } else if (entry.Key.startsWith(keys.challenges) && !entry.Key.endsWith('/')) {
+      const token = entry.Key.slice(keys.challenges.length)
+      const parsed = ZRoutedChallenge.safeParse(decodeJson(entry.Value))
+      if (!parsed.success) errors.push(`challenge ${token}: ${issues(parsed.error)}`)
+      else if (parsed.data.token !== token) errors.push(`challenge ${token}: its value is that of challenge ${parsed.data.token}`)
+      else challenges.push(parsed.data)
     }
   }
   for (const entry of entries ?? []) {
@@ -110,12 +139,41 @@ export function parseRoutingTree(prefix: string, entries: readonly KvEntry[] | n
     }
   }
   if (cache) for (const key of cache.keys()) if (!seen.has(key)) cache.delete(key)
+  const held = new Set(certificates.map((c) => c.id))
+  for (const instance of instances)
+    for (const ref of instance.certificates)
+      if (!held.has(ref.id)) errors.push(`instance ${instance.instanceId}: certificate ${ref.id} is not under routing/certificates/`)
   if (errors.length) {
     const shown = errors.slice(0, 3).join('; ') + (errors.length > 3 ? ` (and ${errors.length - 3} more)` : '')
     return { ok: false, revision: revision?.revision, error: `routing revision ${revision?.revision ?? '?'} refused: ${shown}` }
   }
-  instances.sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0))
-  return { ok: true, state: { revision: revision?.revision ?? 0, publishedAt: revision?.publishedAt ?? null, instances } }
+  instances.sort((a, b) => compare(a.instanceId, b.instanceId))
+  certificates.sort((a, b) => compare(a.id, b.id))
+  challenges.sort((a, b) => compare(a.token, b.token))
+  return {
+    ok: true,
+    state: { revision: revision?.revision ?? 0, publishedAt: revision?.publishedAt ?? null, instances, certificates, challenges },
+  }
+}
+
+/**
+ * The state HAProxy should serve at `now`: challenges past their expiresAt are left out (an order that was abandoned
+ * must not be answered for ever; the control plane removes finished ones itself).
+ */
+export function servedState(state: RoutingState, now: Date): RoutingState {
+  const at = now.getTime()
+  const live = state.challenges.filter((c) => Date.parse(c.expiresAt) > at)
+  return live.length === state.challenges.length ? state : { ...state, challenges: live }
+}
+
+/** When the next served challenge expires (ms since the epoch), so the agent wakes up to stop serving it. */
+export function nextExpiry(state: RoutingState): number | undefined {
+  const times = state.challenges.map((c) => Date.parse(c.expiresAt))
+  return times.length ? Math.min(...times) : undefined
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }
 
 function decodeJson(value: string | null): unknown {
@@ -158,6 +216,7 @@ export function agentReport(input: {
   lastError: { message: string; at: Date } | null
   seenRevision: number
   now: Date
+  publicAddresses?: string[]
 }): AgentReport {
   const { applied } = input
   const publishedAt = applied?.state.publishedAt ? Date.parse(applied.state.publishedAt) : NaN
@@ -171,6 +230,7 @@ export function agentReport(input: {
     lastErrorAt: input.lastError ? input.lastError.at.toISOString() : null,
     lastSeen: input.now.toISOString(),
     seenRevision: Math.max(0, input.seenRevision),
+    publicAddresses: input.publicAddresses ?? [],
   })
 }
 
@@ -227,6 +287,7 @@ export function startLbAgent(options: LbAgentOptions): LbAgent {
   const headers: Record<string, string> = options.consul.token ? { 'X-Consul-Token': options.consul.token } : {}
   const stopping = new AbortController()
   const parsedInstances: ParsedInstanceCache = new Map()
+  const decryptedKeys: DecryptedKeyCache = new Map()
   const readOutage = new Outage(log, `reading the routing from Consul at ${address}`)
   const reportOutage = new Outage(log, `writing this node's report to Consul at ${address}`)
 
@@ -236,6 +297,10 @@ export function startLbAgent(options: LbAgentOptions): LbAgent {
   let seenRevision = 0
   /** the last state that failed, so that it is not retried on every wakeup unless the failure may pass */
   let failed: { fingerprint: string; retryAt: number | undefined; attempts: number } | undefined
+  /** HAProxy's default certificate as of its last reload (the runtime API cannot remove it) */
+  let defaultCertificate: string | undefined
+  /** when the next challenge served expires: the loop wakes up then to stop serving it */
+  let expiresAt: number | undefined
 
   let markReady: () => void = () => {}
   let failReady: (err: Error) => void = () => {}
@@ -284,7 +349,7 @@ export function startLbAgent(options: LbAgentOptions): LbAgent {
   }
 
   async function writeReport(): Promise<void> {
-    const report = agentReport({ node, applied, lastError, seenRevision, now: now() })
+    const report = agentReport({ node, applied, lastError, seenRevision, now: now(), publicAddresses: options.publicAddresses })
     try {
       let response: Response
       try {
@@ -334,7 +399,8 @@ export function startLbAgent(options: LbAgentOptions): LbAgent {
       await report()
       return
     }
-    const next = parsed.state
+    const next = servedState(parsed.state, now())
+    expiresAt = nextExpiry(next)
     const print = fingerprint(next)
     if (applied?.fingerprint === print) {
       // Back to what runs (a refused change undone): nothing to apply, but the report must stop pointing at the refusal.
@@ -347,10 +413,11 @@ export function startLbAgent(options: LbAgentOptions): LbAgent {
     }
     if (failed?.fingerprint === print && (failed.retryAt === undefined || Date.now() < failed.retryAt)) return
     try {
-      const rendered = renderHaproxy(next, options.render)
+      const rendered = renderHaproxy(next, options.render, privateKeysOf(next.certificates, options.certificateKeys, decryptedKeys))
       // No previous state (a start or a restart): a reload of freshly written files, whatever HAProxy ran before.
-      const plan = planChanges(applied?.state, next, options.render)
+      const plan = planChanges(applied?.state, next, options.render, defaultCertificate)
       const result = await options.haproxy.apply(rendered, plan)
+      if (result.method === 'reload') defaultCertificate = loadedDefaultCertificate(next, options.render)
       applied = { state: next, method: result.method, at: now(), fingerprint: print }
       seenRevision = next.revision
       failed = undefined
@@ -377,9 +444,11 @@ export function startLbAgent(options: LbAgentOptions): LbAgent {
   async function run(): Promise<void> {
     let index = 0
     while (!stopping.signal.aborted) {
-      // A failed apply that may work later is retried when its backoff is over, or sooner if the routing changes.
+      // A failed apply that may work later is retried when its backoff is over, or sooner if the routing changes; a
+      // challenge stops being served when it expires, even if nothing else changes by then.
       const retryIn = failed?.retryAt === undefined ? undefined : failed.retryAt - Date.now()
-      const wait = Math.max(1, Math.min(waitMs, retryIn ?? waitMs))
+      const expiresIn = expiresAt === undefined ? undefined : expiresAt - now().getTime() + 1
+      const wait = Math.max(1, Math.min(waitMs, retryIn ?? waitMs, expiresIn ?? waitMs))
       let answer: { index: number; parsed: ParsedRouting }
       try {
         answer = await readRouting(index, wait)

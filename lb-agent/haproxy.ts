@@ -4,12 +4,12 @@
  * through the master socket. Nothing here talks to Consul.
  */
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { ProvisionerError } from '@/provisioners/types'
-import type { ApplyPlan } from './plan'
-import { CONFIG_FILE, HOSTS_MAP_FILE, type RenderedHaproxy } from './render'
+import { commandLine, type ApplyPlan, type RuntimeCommand } from './plan'
+import { CERTIFICATES_DIR, certificateFileName, CONFIG_FILE, HOSTS_MAP_FILE, type RenderedHaproxy } from './render'
 
 export interface HaproxyControlOptions {
   /** where haproxy.cfg and its files live (the renderer's configDir) */
@@ -41,8 +41,11 @@ export interface ApplyResult {
 }
 
 export interface HaproxyControl {
-  /** Sends each command in turn to the admin socket; the first one HAProxy refuses throws, naming it. */
-  runtime(commands: string[]): Promise<void>
+  /**
+   * Sends each command in turn to the admin socket; the first one HAProxy refuses throws, naming it (never its
+   * payload). A command whose payload is a certificate takes it from `rendered`.
+   */
+  runtime(commands: RuntimeCommand[], rendered?: RenderedHaproxy): Promise<void>
   /** One read-only command on the admin socket (e.g. `show servers state`); HAProxy's raw answer. */
   query(command: string): Promise<string>
   /** `show proc` on the master socket. */
@@ -60,9 +63,37 @@ export interface HaproxyControl {
 const PROVIDER = 'haproxy'
 const STAGING_PREFIX = '.staging-'
 const CHECK_FILE = 'haproxy.check.cfg'
-// Runtime commands that succeed answer nothing, except these two.
+// Runtime commands that succeed answer nothing, except these two and the certificate commands (SSL_ANSWERS).
 const OK_ANSWERS = new Set(['', 'New server registered.', 'Server deleted.'])
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+
+const quote = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+/**
+ * What HAProxy 2.6 answers when a certificate command succeeded (checked against it), by command. Failures answer
+ * "Can't …" or the reason, and anything else counts as one: notably, `set ssl cert` while a transaction on another
+ * certificate is open answers "Transaction updated for certificate <the other one>" after putting the payload there,
+ * so the file named in the answer must be the one in the command.
+ */
+const SSL_ANSWERS: [RegExp, (args: string[]) => RegExp][] = [
+  [/^new ssl cert (\S+)$/, ([file = '']) => new RegExp(`^New empty certificate store '${quote(file)}'!$`)],
+  [/^set ssl cert (\S+)$/, ([file = '']) => new RegExp(`^Transaction (?:created|updated) for certificate ${quote(file)}!$`)],
+  [/^commit ssl cert (\S+)$/, ([file = '']) => new RegExp(`^Committing ${quote(file)}\\.*\\nSuccess!$`)],
+  [/^add ssl crt-list (\S+)$/, ([list = '']) => new RegExp(`^Inserting certificate '[^']+' in crt-list '${quote(list)}'\\.\\nSuccess!$`)],
+  [
+    /^del ssl crt-list (\S+) (\S+)$/,
+    ([list = '', file = '']) => new RegExp(`^Entry '${quote(file)}' deleted in crtlist '${quote(list)}'!$`),
+  ],
+  [/^del ssl cert (\S+)$/, ([file = '']) => new RegExp(`^Certificate '${quote(file)}' deleted!$`)],
+]
+
+/** Whether HAProxy's answer (trimmed) to `command` says it succeeded. */
+export function accepted(command: string, answer: string): boolean {
+  for (const [pattern, success] of SSL_ANSWERS) {
+    const match = pattern.exec(command)
+    if (match) return success(match.slice(1)).test(answer)
+  }
+  return OK_ANSWERS.has(answer)
+}
 
 export function createHaproxyControl(options: HaproxyControlOptions): HaproxyControl {
   const configDir = path.resolve(options.configDir)
@@ -74,19 +105,29 @@ export function createHaproxyControl(options: HaproxyControlOptions): HaproxyCon
     return send(options.statsSocket, `${command}\n`, command, timeoutMs)
   }
 
-  async function runOne(command: string): Promise<void> {
+  async function runOne(entry: RuntimeCommand, rendered: RenderedHaproxy | undefined): Promise<void> {
+    const command = commandLine(entry)
     // `del server` is refused while the server still holds connections; closing them after `shutdown sessions`
     // (and purging idle ones) takes HAProxy a moment.
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const answer = (await query(command)).trim()
-      if (OK_ANSWERS.has(answer)) return
+      const answer = (typeof entry === 'string' ? await query(command) : await withPayload(command, payloadOf(entry, rendered))).trim()
+      if (accepted(command, answer)) return
       if (command.startsWith('del server ') && /connection/i.test(answer) && Date.now() < deadline) {
         await sleep(50)
         continue
       }
-      throw new ProvisionerError(PROVIDER, `runtime "${command}"`, answer.slice(0, 500) || 'refused')
+      throw new ProvisionerError(PROVIDER, `runtime "${command}"`, redact(answer).slice(0, 500) || 'refused')
     }
+  }
+
+  /** `<command> <<`, the payload's lines, an empty line: HAProxy's CLI reads a payload up to the first empty line. */
+  async function withPayload(command: string, payload: string): Promise<string> {
+    checkCommand(command)
+    const lines = payload.split('\n').filter((line, i, all) => line !== '' || i < all.length - 1)
+    if (!lines.length || lines.some((line) => line.trim() === '' || line.includes('\r')))
+      throw new ProvisionerError(PROVIDER, `runtime "${command}"`, 'refusing a payload that is empty or has an empty line')
+    return send(options.statsSocket, `${command} <<\n${lines.join('\n')}\n\n`, command, timeoutMs)
   }
 
   async function master(command: string): Promise<string> {
@@ -114,19 +155,28 @@ export function createHaproxyControl(options: HaproxyControlOptions): HaproxyCon
 
   async function writeAndValidate(rendered: RenderedHaproxy): Promise<void> {
     const files: [string, string][] = Object.entries(rendered.files)
-    for (const [name] of files)
-      if (!FILE_NAME.test(name) || name === CONFIG_FILE || name === HOSTS_MAP_FILE || name === CHECK_FILE)
+    const certificates: [string, string][] = Object.entries(rendered.certificates)
+    for (const [name] of [...files, ...certificates])
+      if (!FILE_NAME.test(name) || name === CONFIG_FILE || name === HOSTS_MAP_FILE || name === CHECK_FILE || name === CERTIFICATES_DIR)
         throw new ProvisionerError(PROVIDER, 'write', `refusing to write a file named ${JSON.stringify(name)}`)
     // The configuration and its map last: they are the files that refer to the others.
     files.push([HOSTS_MAP_FILE, rendered.hostsMap], [CONFIG_FILE, rendered.config])
+    const certsDir = path.join(configDir, CERTIFICATES_DIR)
     await mkdir(configDir, { recursive: true })
+    // Private keys: only the owner (the agent; HAProxy's master reads them as root) may read them.
+    await mkdir(certsDir, { recursive: true, mode: 0o700 })
+    await chmod(certsDir, 0o700)
     await removeStaging(configDir)
+    // mkdtemp: mode 0700, so the staged keys are not readable by others either.
     const staging = await mkdtemp(path.join(configDir, STAGING_PREFIX))
+    const toStaging = (content: string) => content.split(`${configDir}/`).join(`${staging}/`)
     try {
-      for (const [name, content] of files) await writeFile(path.join(staging, name), content)
-      // The configuration names its files by their final paths; the copy HAProxy checks names the staged ones, so
-      // the check reads the new map and pages (and works before the first files exist).
-      await writeFile(path.join(staging, CHECK_FILE), rendered.config.split(`${configDir}/`).join(`${staging}/`))
+      await mkdir(path.join(staging, CERTIFICATES_DIR), { mode: 0o700 })
+      for (const [name, content] of certificates) await writeFile(path.join(staging, CERTIFICATES_DIR, name), content, { mode: 0o600 })
+      // The configuration (and the crt-list) name files by their final paths; the copies HAProxy checks name the staged
+      // ones, so the check reads the new map, pages and certificates (and works before the first files exist).
+      for (const [name, content] of files) await writeFile(path.join(staging, name), name === CONFIG_FILE ? content : toStaging(content))
+      await writeFile(path.join(staging, CHECK_FILE), toStaging(rendered.config))
       try {
         await validate(path.join(staging, CHECK_FILE))
       } catch (err) {
@@ -134,7 +184,13 @@ export function createHaproxyControl(options: HaproxyControlOptions): HaproxyCon
           throw new ProvisionerError(PROVIDER, 'validate', err.message.split(`${staging}/`).join('(staged) '))
         throw err
       }
+      // Checked: now the real content, then into place. Certificates first: the crt-list refers to them.
+      for (const [name, content] of files) if (toStaging(content) !== content) await writeFile(path.join(staging, name), content)
+      for (const [name] of certificates) await rename(path.join(staging, CERTIFICATES_DIR, name), path.join(certsDir, name))
       for (const [name] of files) await rename(path.join(staging, name), path.join(configDir, name))
+      // A certificate no instance uses any more: its key does not stay on the disk (HAProxy keeps what it loaded).
+      const wanted = new Set(certificates.map(([name]) => name))
+      for (const entry of await readdir(certsDir)) if (!wanted.has(entry)) await rm(path.join(certsDir, entry), { force: true })
     } finally {
       await rm(staging, { recursive: true, force: true })
     }
@@ -174,7 +230,7 @@ export function createHaproxyControl(options: HaproxyControlOptions): HaproxyCon
       return { method: 'reload' }
     }
     try {
-      for (const command of plan.commands) await runOne(command)
+      for (const command of plan.commands) await runOne(command, rendered)
       return { method: 'runtime' }
     } catch (err) {
       // The files already hold the target state: a reload gets there whatever the commands left half done.
@@ -193,8 +249,8 @@ export function createHaproxyControl(options: HaproxyControlOptions): HaproxyCon
   }
 
   return {
-    runtime: async (commands) => {
-      for (const command of commands) await runOne(command)
+    runtime: async (commands, rendered) => {
+      for (const command of commands) await runOne(command, rendered)
     },
     query,
     processes,
@@ -226,6 +282,20 @@ export function parseShowProc(text: string): HaproxyProcesses {
   }
   if (!result.masterPid) throw new ProvisionerError(PROVIDER, 'show proc', `unexpected answer: ${text.slice(0, 200)}`)
   return result
+}
+
+/** The payload of a command: its text, or the certificate file it names as rendered (key included: never logged). */
+function payloadOf(entry: Exclude<RuntimeCommand, string>, rendered: RenderedHaproxy | undefined): string {
+  if ('payload' in entry) return entry.payload
+  const pem = rendered?.certificates[certificateFileName(entry.certificate)]
+  if (pem === undefined)
+    throw new ProvisionerError(PROVIDER, `runtime "${entry.command}"`, `certificate ${entry.certificate} is not among the rendered files`)
+  return pem
+}
+
+/** HAProxy's answer with any PEM block cut out, in case an answer ever quotes a payload. */
+export function redact(answer: string): string {
+  return answer.replace(/-----BEGIN ([A-Z ]+)-----[\s\S]*?(?:-----END \1-----|$)/g, '[$1 redacted]')
 }
 
 function checkCommand(command: string) {

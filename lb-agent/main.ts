@@ -6,6 +6,7 @@
 import os from 'node:os'
 import { ConfigError, getConfig } from '@/lib/config'
 import { getLogger } from '@/lib/log'
+import { createSecretBox, parseSecretKeys, type SecretBox } from '@/lib/secrets/cipher'
 import { startLbAgent } from './agent'
 import { createHaproxyControl } from './haproxy'
 
@@ -24,7 +25,17 @@ async function main() {
       { variable: 'LB_NODE_NAME', message: `is required: the host name ${JSON.stringify(nodeName)} is not usable as a node name` },
     ])
 
+  // The same keys as the control plane's: certificates' private keys reach the agents encrypted with them.
+  const lbKeys = config.certificates.lbKeys
+  let certificateKeys: SecretBox | undefined
+  try {
+    certificateKeys = lbKeys ? createSecretBox(parseSecretKeys(lbKeys)) : undefined
+  } catch (err) {
+    throw new ConfigError([{ variable: 'LB_CERTIFICATE_KEYS', message: err instanceof Error ? err.message : String(err) }])
+  }
+
   const log = getLogger()
+  if (!certificateKeys) log.warn('LB_CERTIFICATE_KEYS is not set: routing revisions carrying certificates will be refused')
   const haproxy = createHaproxyControl({
     configDir: settings.configDir,
     statsSocket: settings.statsSocket,
@@ -47,6 +58,8 @@ async function main() {
     },
     haproxy,
     heartbeatMs: settings.heartbeatMs,
+    certificateKeys,
+    publicAddresses: settings.publicAddresses,
     log,
   })
 

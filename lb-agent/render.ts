@@ -1,10 +1,11 @@
 /**
  * Renders the whole HAProxy configuration of a load-balancer node from the routing state (pure, no I/O): haproxy.cfg,
- * the host → backend map and the two pages HAProxy answers by itself. The planner (plan.ts) uses the same helpers, so
- * what it changes at run time is exactly what a reload of these files would load.
+ * the host → backend map, the crt-list and its certificate files, the HTTP-01 challenge map and the two pages HAProxy
+ * answers by itself. The planner (plan.ts) uses the same helpers, so what it changes at run time is exactly what a
+ * reload of these files would load.
  */
 import { isIP, isIPv6 } from 'node:net'
-import type { RoutedBackend, RoutedInstance, RoutingState } from '@/provisioners/consul/layout'
+import type { RoutedBackend, RoutedCertificate, RoutedChallenge, RoutedInstance, RoutingState } from '@/provisioners/consul/layout'
 
 export const CONFIG_FILE = 'haproxy.cfg'
 export const HOSTS_MAP_FILE = 'hosts.map'
@@ -14,8 +15,11 @@ export const MAINTENANCE_RESPONSE_FILE = 'maintenance.http'
 export const UNKNOWN_HOST_PAGE_FILE = 'unknown-host.html'
 /** SNI hostname → certificate file, for the HTTPS frontend (HAProxy's crt-list format) */
 export const CRT_LIST_FILE = 'crt-list.txt'
-/** where the agent keeps each certificate (PEM: chain and key) it is told about, as `<reference>.pem` */
+/** where the agent keeps each certificate an instance uses, as `<certificate id>.pem` (key and chain, mode 0600) */
 export const CERTIFICATES_DIR = 'certs'
+/** `/.well-known/acme-challenge/<token>` → key authorization: the HTTP-01 answers HAProxy serves by itself */
+export const CHALLENGES_MAP_FILE = 'challenges.map'
+export const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/'
 export const MAINTENANCE_BACKEND = 'be_maintenance'
 export const UNKNOWN_BACKEND = 'be_unknown'
 /** Weight of an active server; a draining one has weight 0 (see serverArguments). */
@@ -68,6 +72,11 @@ export interface RenderedHaproxy {
   hostsMap: string
   /** every other file the configuration references, by file name */
   files: Record<string, string>
+  /**
+   * The certificate files of the crt-list, by file name (`<id>.pem`, in CERTIFICATES_DIR): private key then chain.
+   * Secret: written mode 0600, sent only as the payload of `set ssl cert`, never logged.
+   */
+  certificates: Record<string, string>
 }
 
 export const DEFAULT_HEALTH_CHECK: HealthCheckTimings = { interMs: 2000, fall: 3, rise: 2 }
@@ -154,10 +163,42 @@ export function checkedInstances(state: RoutingState): RoutedInstance[] {
         throw new RenderError(`instance ${id}: appserver ${backend.appserverId} has an invalid host ${JSON.stringify(backend.host)}`, id)
     }
     const backends = [...instance.backends].sort((a, b) => compare(a.appserverId, b.appserverId))
+    const certificates = checkedCertificateRefs(instance, new Set(hostnames))
     // The first hostname in the control plane's order is the one the health check sends (see backendSettings).
     const checkHost = instance.hostnames[0]?.toLowerCase()
-    return { ...instance, hostnames: checkHost ? [checkHost, ...hostnames.filter((h) => h !== checkHost)] : [], backends }
+    return { ...instance, hostnames: checkHost ? [checkHost, ...hostnames.filter((h) => h !== checkHost)] : [], backends, certificates }
   })
+}
+
+/**
+ * An instance's certificate references, sorted by id with their hostnames in lower case and sorted. Each hostname must
+ * be one the instance routes, and have one certificate at most (two would make the SNI choice HAProxy's, not ours).
+ */
+function checkedCertificateRefs(instance: RoutedInstance, routed: ReadonlySet<string>): RoutedInstance['certificates'] {
+  const id = instance.instanceId
+  const byId = new Map<string, Set<string>>()
+  const servedBy = new Map<string, string>()
+  for (const ref of instance.certificates) {
+    if (!FILE_REF.test(ref.id))
+      throw new RenderError(`instance ${id}: certificate id ${JSON.stringify(ref.id)} is not usable as a file name`, id)
+    const names = byId.get(ref.id) ?? new Set<string>()
+    byId.set(ref.id, names)
+    for (const hostname of ref.hostnames.map((h) => h.toLowerCase())) {
+      if (!routed.has(hostname))
+        throw new RenderError(
+          `instance ${id}: certificate ${ref.id} is for ${JSON.stringify(hostname)}, which the instance does not route`,
+          id,
+        )
+      const other = servedBy.get(hostname)
+      if (other !== undefined && other !== ref.id)
+        throw new RenderError(`instance ${id}: hostname ${hostname} has two certificates, ${other} and ${ref.id}`, id)
+      servedBy.set(hostname, ref.id)
+      names.add(hostname)
+    }
+  }
+  return [...byId]
+    .sort((a, b) => compare(a[0], b[0]))
+    .map(([certificateId, names]) => ({ id: certificateId, hostnames: [...names].sort(compare) }))
 }
 
 /** hostname → backend, sorted by hostname: the content of hosts.map and what `add/set/del map` keep in step with it. */
@@ -194,7 +235,15 @@ export function serverArguments(backend: RoutedBackend, timings: HealthCheckTimi
   return `${host}:${backend.port} check inter ${timings.interMs} fall ${timings.fall} rise ${timings.rise} weight ${weight}`
 }
 
-export function renderHaproxy(state: RoutingState, options: RenderOptions): RenderedHaproxy {
+/**
+ * `privateKeys`: the decrypted private key (PEM) of each certificate the instances use, by certificate id (the agent
+ * decrypts them, see certificates.ts); a certificate in the crt-list without one is a RenderError.
+ */
+export function renderHaproxy(
+  state: RoutingState,
+  options: RenderOptions,
+  privateKeys: ReadonlyMap<string, string> = new Map(),
+): RenderedHaproxy {
   const instances = checkedInstances(state)
   const timings = healthCheckTimings(options)
   const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
@@ -202,7 +251,8 @@ export function renderHaproxy(state: RoutingState, options: RenderOptions): Rend
   const dir = options.configDir
   const socketAccess = options.statsSocketGroup ? `mode 660 group ${options.statsSocketGroup}` : 'mode 600'
   const bind = isIPv6(options.bindAddress) ? `[${options.bindAddress}]:${options.httpPort}` : `${options.bindAddress}:${options.httpPort}`
-  const crtList = crtListEntries(instances, dir)
+  const crtList = crtListLines(instances, state.certificates, dir)
+  const challenges = challengeEntries(state.challenges)
   const lines = [
     `# Written by the Tenon lb-agent of node ${options.nodeName} from routing revision ${state.revision}.`,
     '# Do not edit: the agent rewrites this file and its map on every change.',
@@ -246,6 +296,7 @@ export function renderHaproxy(state: RoutingState, options: RenderOptions): Rend
     '',
     'frontend fe_http',
     `  bind ${bind}`,
+    ...challengeRule(dir),
     `  use_backend %[req.hdr(host),field(1,:),lower,map(${joinPath(dir, HOSTS_MAP_FILE)},${UNKNOWN_BACKEND})]`,
     '',
     ...httpsFrontend(options, crtList),
@@ -268,39 +319,118 @@ export function renderHaproxy(state: RoutingState, options: RenderOptions): Rend
       [MAINTENANCE_PAGE_FILE]: MAINTENANCE_PAGE,
       [MAINTENANCE_RESPONSE_FILE]: httpResponse(503, 'Service Unavailable', MAINTENANCE_PAGE),
       [UNKNOWN_HOST_PAGE_FILE]: UNKNOWN_HOST_PAGE,
-      [CRT_LIST_FILE]: crtList.map((line) => `${line}\n`).join(''),
+      [CRT_LIST_FILE]: crtList.map((line) => `${crtListLine(line)}\n`).join(''),
+      [CHALLENGES_MAP_FILE]: challenges.map(([key, value]) => `${key} ${value}\n`).join(''),
     },
+    certificates: Object.fromEntries(crtList.map((line) => [certificateFileName(line.id), certificateFile(line, privateKeys)])),
   }
+}
+
+/** One line of the crt-list: a certificate file and the hostnames it serves (its SNI filters). */
+export interface CrtListLine {
+  /** the certificate's id */
+  id: string
+  /** absolute path, `<configDir>/certs/<id>.pem`: also the certificate's name on the runtime API */
+  file: string
+  /** the hostnames every instance using it gave it, lower case, sorted */
+  filters: string[]
+  certificate: RoutedCertificate
+}
+
+export const certificateFileName = (id: string) => `${id}.pem`
+export const certificatePath = (dir: string, id: string) => joinPath(joinPath(dir, CERTIFICATES_DIR), certificateFileName(id))
+export const crtListPath = (options: Pick<RenderOptions, 'configDir'>) => joinPath(options.configDir, CRT_LIST_FILE)
+export const challengesMapPath = (options: Pick<RenderOptions, 'configDir'>) => joinPath(options.configDir, CHALLENGES_MAP_FILE)
+/** `<file> <sni> <sni>…`, as in the crt-list file and in the payload of `add ssl crt-list` */
+export const crtListLine = (line: CrtListLine) => `${line.file} ${line.filters.join(' ')}`
+
+/**
+ * The crt-list of checked instances: one line per certificate id, whose SNI filters are the union of the hostnames the
+ * instances gave it (a wildcard certificate shared by many instances is one line and one file). Each file appears once,
+ * so the runtime API can delete its line by file name. Certificates no instance uses are left out (neither loaded nor
+ * written: an unused private key has no business on the node). Sorted by id: the first line is HAProxy's default
+ * certificate, served to clients whose SNI matches no filter.
+ */
+export function crtListLines(instances: readonly RoutedInstance[], certificates: readonly RoutedCertificate[], dir: string): CrtListLine[] {
+  const known = new Map(certificates.map((c) => [c.id, c]))
+  const filters = new Map<string, Set<string>>()
+  for (const instance of instances) {
+    for (const ref of instance.certificates) {
+      if (!known.has(ref.id))
+        throw new RenderError(`instance ${instance.instanceId}: certificate ${ref.id} is not in the routing state`, instance.instanceId)
+      const names = filters.get(ref.id) ?? new Set<string>()
+      for (const hostname of ref.hostnames) names.add(hostname)
+      filters.set(ref.id, names)
+    }
+  }
+  return [...filters]
+    .sort((a, b) => compare(a[0], b[0]))
+    .map(([id, names]) => {
+      const certificate = known.get(id)
+      if (!certificate) throw new RenderError(`certificate ${id} is not in the routing state`)
+      return { id, file: certificatePath(dir, id), filters: [...names].sort(compare), certificate }
+    })
+}
+
+const TOKEN = /^[A-Za-z0-9_-]{16,128}$/
+const KEY_AUTHORIZATION = /^[A-Za-z0-9_-]{1,256}\.[A-Za-z0-9_-]{1,256}$/
+
+/**
+ * The HTTP-01 answers as challenges.map entries, `/.well-known/acme-challenge/<token>` → key authorization, sorted.
+ * Served by path whatever the Host: the token is unguessable and the answer public anyway, and a name is validated
+ * before any instance routes it. Which challenges are still due (not expired) is the agent's call.
+ */
+export function challengeEntries(challenges: readonly RoutedChallenge[]): [string, string][] {
+  const entries = new Map<string, string>()
+  for (const challenge of challenges) {
+    if (!TOKEN.test(challenge.token)) throw new RenderError(`challenge token ${JSON.stringify(challenge.token)} is not base64url`)
+    if (!KEY_AUTHORIZATION.test(challenge.keyAuthorization))
+      throw new RenderError(`challenge ${challenge.token}: the key authorization is not <token>.<thumbprint>`)
+    entries.set(`${ACME_CHALLENGE_PATH}${challenge.token}`, challenge.keyAuthorization)
+  }
+  return [...entries].sort((a, b) => compare(a[0], b[0]))
+}
+
+/** Before any routing: a known challenge path is answered by HAProxy itself (200, text/plain, the key authorization). */
+function challengeRule(dir: string): string[] {
+  const map = joinPath(dir, CHALLENGES_MAP_FILE)
+  return [
+    `  http-request return status 200 content-type text/plain lf-string %[path,map(${map})] hdr cache-control no-store if { path_beg ${ACME_CHALLENGE_PATH} } { path,map(${map}) -m found }`,
+  ]
 }
 
 /**
- * One crt-list line per certificate reference of an instance: the certificate file, then the instance's hostnames as
- * its SNI filters (HAProxy picks the certificate by the name the client asks for). Sorted, deterministic.
+ * A certificate file as HAProxy reads it: the private key, then the chain (leaf first). Lines are normalised (no
+ * carriage returns, no empty lines), because an empty line ends the payload of `set ssl cert` on the runtime API.
  */
-export function crtListEntries(instances: RoutedInstance[], dir: string): string[] {
-  const lines: string[] = []
-  for (const instance of instances) {
-    for (const ref of [...instance.certificates].sort(compare)) {
-      if (!FILE_REF.test(ref))
-        throw new RenderError(
-          `certificate reference ${JSON.stringify(ref)} of instance ${instance.instanceId} is not a file name`,
-          instance.instanceId,
-        )
-      const names = [...new Set(instance.hostnames.map((h) => h.toLowerCase()))].sort(compare)
-      lines.push(`${joinPath(joinPath(dir, CERTIFICATES_DIR), `${ref}.pem`)} ${names.join(' ')}`)
-    }
-  }
-  return lines.sort(compare)
+function certificateFile(line: CrtListLine, privateKeys: ReadonlyMap<string, string>): string {
+  const key = privateKeys.get(line.id)
+  if (key === undefined) throw new RenderError(`certificate ${line.id}: its private key is missing`)
+  const keyLines = pemLines(key)
+  const chainLines = pemLines(line.certificate.certificate)
+  if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----$/.test(keyLines[0] ?? ''))
+    throw new RenderError(`certificate ${line.id}: its private key is not a PEM private key`)
+  if (chainLines[0] !== '-----BEGIN CERTIFICATE-----')
+    throw new RenderError(`certificate ${line.id}: the chain does not start with a PEM certificate`)
+  return [...keyLines, ...chainLines].join('\n') + '\n'
+}
+
+function pemLines(pem: string): string[] {
+  return pem
+    .split(/\r?\n|\r/)
+    .map((l) => l.trim())
+    .filter(Boolean)
 }
 
 /** The HTTPS frontend, when there is a port for it and at least one certificate (HAProxy refuses an empty crt-list). */
-function httpsFrontend(options: RenderOptions, crtList: string[]): string[] {
+function httpsFrontend(options: RenderOptions, crtList: CrtListLine[]): string[] {
   if (!options.httpsPort || !crtList.length) return []
   const bind = isIPv6(options.bindAddress) ? `[${options.bindAddress}]:${options.httpsPort}` : `${options.bindAddress}:${options.httpsPort}`
   return [
     'frontend fe_https',
-    `  bind ${bind} ssl crt-list ${joinPath(options.configDir, CRT_LIST_FILE)} alpn h2,http/1.1`,
+    `  bind ${bind} ssl crt-list ${crtListPath(options)} alpn h2,http/1.1`,
     '  http-request set-header X-Forwarded-Proto https',
+    ...challengeRule(options.configDir),
     `  use_backend %[req.hdr(host),field(1,:),lower,map(${joinPath(options.configDir, HOSTS_MAP_FILE)},${UNKNOWN_BACKEND})]`,
     '',
   ]

@@ -39,7 +39,7 @@ export async function ensureZoneCertificate(ctx: DomainContext): Promise<string 
     const again = await tx.certificate.findFirst({ where: { source: 'acme', instanceId: null, domainId: null }, select: { id: true } })
     if (again) return again.id
     const created = await tx.certificate.create({
-      data: { source: 'acme', hostnames: zoneCertificateNames(ctx.config.hostingZone), challenge: 'dns-01', nextAttemptAt: ctx.now() },
+      data: { source: 'acme', hostnames: zoneCertificateNames(ctx.config.hostingZone), challenge: 'dns-01' },
     })
     return created.id
   })
@@ -60,7 +60,6 @@ export async function ensureInstanceCertificate(
       instanceId: instance.id,
       hostnames: instanceCertificateNames(instance.slug, ctx.config.hostingZone),
       challenge: 'dns-01',
-      nextAttemptAt: ctx.now(),
     },
   })
   return created.id
@@ -82,7 +81,6 @@ export async function ensureDomainCertificate(
       domainId: domain.id,
       hostnames: [domain.hostname],
       challenge: domain.acmeDelegated ? 'dns-01' : 'http-01',
-      nextAttemptAt: ctx.now(),
     },
   })
   return created.id

@@ -41,6 +41,7 @@ export async function reconcileCertificates(ctx: DomainContext): Promise<Certifi
   for (const domain of domains) if (await ctx.db.$transaction((tx) => ensureDomainCertificate(tx, ctx, domain))) report.created++
 
   if (ctx.config.acme) {
+    const now = ctx.now()
     const due = await ctx.db.certificate.findMany({
       where: {
         source: 'acme',

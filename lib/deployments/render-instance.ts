@@ -29,7 +29,11 @@ export function renderInstance(
 
 /** The client's verified custom hostnames of an instance (aliases of its main site). */
 export async function verifiedHostnames(db: Pick<Tx, 'domain'>, instanceId: string): Promise<string[]> {
-  const rows = await db.domain.findMany({ where: { instanceId, state: 'verified' }, select: { hostname: true }, orderBy: { hostname: 'asc' } })
+  const rows = await db.domain.findMany({
+    where: { instanceId, state: 'verified' },
+    select: { hostname: true },
+    orderBy: { hostname: 'asc' },
+  })
   return rows.map((r) => r.hostname)
 }
 

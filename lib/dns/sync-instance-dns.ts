@@ -18,7 +18,10 @@ export interface DnsSyncReport {
 export async function syncInstanceDns(ctx: DomainContext, instanceId: string): Promise<DnsSyncReport> {
   const dns = ctx.dns
   if (!dns) return { written: 0, removed: 0, skipped: 'DNS is not configured (GANDI_TOKEN)' }
-  const instance = await ctx.db.instance.findUnique({ where: { id: instanceId }, select: { id: true, slug: true, blueprint: true, status: true } })
+  const instance = await ctx.db.instance.findUnique({
+    where: { id: instanceId },
+    select: { id: true, slug: true, blueprint: true, status: true },
+  })
   const rows = await ctx.db.dnsRecord.findMany({ where: { instanceId, zone: dns.zone } })
   const ledger: LedgerRecord[] = rows.map((r) => ({ name: r.name, type: r.type, values: r.values, ttl: r.ttl, state: r.state }))
   const live = instance && instance.status !== 'archived'
@@ -75,5 +78,8 @@ async function recordFailure(ctx: DomainContext, id: string, attempts: number, e
     where: { id, state: { not: 'deleting' } },
     data: { state: 'failed', attempts: attempts + 1, lastError: message.slice(0, 1000) },
   })
-  await ctx.db.dnsRecord.updateMany({ where: { id, state: 'deleting' }, data: { attempts: attempts + 1, lastError: message.slice(0, 1000) } })
+  await ctx.db.dnsRecord.updateMany({
+    where: { id, state: 'deleting' },
+    data: { attempts: attempts + 1, lastError: message.slice(0, 1000) },
+  })
 }

@@ -35,7 +35,12 @@ export function createDnsResolver(servers: string[] | undefined, timeoutMs: numb
   return {
     txt: (name) => ask('TXT', name, async () => (await resolver.resolveTxt(name)).map((parts) => parts.join('')), [] as string[]),
     cname: (name) =>
-      ask('CNAME', name, async () => (await resolver.resolveCname(name))[0]?.toLowerCase().replace(/\.$/, '') ?? null, null as string | null),
+      ask(
+        'CNAME',
+        name,
+        async () => (await resolver.resolveCname(name))[0]?.toLowerCase().replace(/\.$/, '') ?? null,
+        null as string | null,
+      ),
     addresses: async (name) => [
       ...(await ask('A', name, () => resolver.resolve4(name), [] as string[])),
       ...(await ask('AAAA', name, () => resolver.resolve6(name), [] as string[])),

@@ -30,10 +30,19 @@ export function createDomainContext(
     'dns' in overrides
       ? overrides.dns
       : config.dns
-        ? createGandiDns({ baseUrl: config.dns.apiUrl, token: config.dns.token, zone: config.hostingZone, timeoutMs: config.providerTimeoutMs })
+        ? createGandiDns({
+            baseUrl: config.dns.apiUrl,
+            token: config.dns.token,
+            zone: config.hostingZone,
+            timeoutMs: config.providerTimeoutMs,
+          })
         : undefined
   const lbBox =
-    'lbBox' in overrides ? overrides.lbBox : config.certificates.lbKeys ? createSecretBox(parseSecretKeys(config.certificates.lbKeys)) : undefined
+    'lbBox' in overrides
+      ? overrides.lbBox
+      : config.certificates.lbKeys
+        ? createSecretBox(parseSecretKeys(config.certificates.lbKeys))
+        : undefined
   const acmeConfig = config.acme
   const caBundle = acmeConfig?.caBundlePath ? readFileSync(acmeConfig.caBundlePath, 'utf8') : undefined
   const acme =

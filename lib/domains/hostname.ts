@@ -23,7 +23,8 @@ export function normaliseCustomHostname(input: string, hostingZone: string): { h
   if (ascii.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)) || /^\d+$/.test(labels.at(-1) ?? ''))
     return { error: 'is not a valid hostname (letters, digits and hyphens, at least two labels)' }
   const zone = hostingZone.toLowerCase()
-  if (ascii === zone || ascii.endsWith(`.${zone}`)) return { error: `is under the hosting zone ${zone}: those names belong to the instances` }
+  if (ascii === zone || ascii.endsWith(`.${zone}`))
+    return { error: `is under the hosting zone ${zone}: those names belong to the instances` }
   return { hostname: ascii }
 }
 

@@ -14,7 +14,12 @@ import { toDomain } from './to-domain'
  * An instance's Domains tab: its own hostnames under the hosting zone (DNS state, the certificate serving each) and
  * its custom domains (verification, records to create, certificate). Readable by the instance's organization.
  */
-export async function listInstanceDomains(db: Db, config: Pick<Config, 'hostingZone' | 'dns' | 'acme'>, actor: Actor, instanceId: string): Promise<TInstanceDomains> {
+export async function listInstanceDomains(
+  db: Db,
+  config: Pick<Config, 'hostingZone' | 'dns' | 'acme'>,
+  actor: Actor,
+  instanceId: string,
+): Promise<TInstanceDomains> {
   const instance = await findReadableInstance(db, actor, instanceId)
   const [domains, certificates, records] = await Promise.all([
     db.domain.findMany({ where: { instanceId }, orderBy: { createdAt: 'asc' } }),
@@ -35,10 +40,24 @@ export async function listInstanceDomains(db: Db, config: Pick<Config, 'hostingZ
       const name = relativeName(h.hostname, config.hostingZone)
       const rows = records.filter((r) => r.name === name)
       const failed = rows.find((r) => r.state === 'failed')
-      const dnsState = !config.dns ? 'unmanaged' : failed ? 'failed' : rows.some((r) => r.state === 'deleting') ? 'deleting' : rows.length && rows.every((r) => r.state === 'synced') ? 'synced' : 'pending'
+      const dnsState = !config.dns
+        ? 'unmanaged'
+        : failed
+          ? 'failed'
+          : rows.some((r) => r.state === 'deleting')
+            ? 'deleting'
+            : rows.length && rows.every((r) => r.state === 'synced')
+              ? 'synced'
+              : 'pending'
       // A hostname no served certificate covers yet shows the certificate on its way (the instance's own).
       const cert = ref ? byId.get(ref.id) : h.role === 'lms' ? undefined : instanceCert
-      return { hostname: h.hostname, role: h.role, dnsState, dnsError: failed?.lastError ?? null, certificate: cert ? toCertificateSummary(cert) : null }
+      return {
+        hostname: h.hostname,
+        role: h.role,
+        dnsState,
+        dnsError: failed?.lastError ?? null,
+        certificate: cert ? toCertificateSummary(cert) : null,
+      }
     }),
     domains: domains.map((d) => toDomain(d, instance, config.hostingZone, certificates)),
     acme: Boolean(config.acme),

@@ -14,7 +14,10 @@ type Ctx = Pick<DomainContext, 'db' | 'config' | 'jobs' | 'now'>
 /** The custom domain if the actor may see its instance; otherwise not_found (also for other organizations'). */
 export async function findReadableDomain(db: DomainContext['db'], actor: Actor, domainId: string) {
   const domain = /^[0-9a-f-]{36}$/i.test(domainId)
-    ? await db.domain.findUnique({ where: { id: domainId }, include: { instance: { select: { id: true, slug: true, organizationId: true, status: true } } } })
+    ? await db.domain.findUnique({
+        where: { id: domainId },
+        include: { instance: { select: { id: true, slug: true, organizationId: true, status: true } } },
+      })
     : null
   if (!domain || !canReadOrganization(actor, domain.instance.organizationId)) throw notFound('Domain')
   return domain
@@ -32,11 +35,15 @@ export async function addDomain(ctx: Ctx, actor: Actor, instanceId: string, inpu
   if ('error' in parsed) throw invalidInput([{ field: 'hostname', message: parsed.error }])
   const hostname = parsed.hostname
   const taken = await ctx.db.domain.findFirst({ where: { hostname, state: 'verified' }, select: { instanceId: true } })
-  if (taken) throw conflict(`${hostname} is already in use by ${taken.instanceId === instanceId ? 'this' : 'another'} instance`, undefined, [{ field: 'hostname', message: 'is already in use' }])
+  if (taken)
+    throw conflict(`${hostname} is already in use by ${taken.instanceId === instanceId ? 'this' : 'another'} instance`, undefined, [
+      { field: 'hostname', message: 'is already in use' },
+    ])
   const now = ctx.now()
   const domain = await ctx.db.$transaction(async (tx) => {
     const existing = await tx.domain.findUnique({ where: { instanceId_hostname: { instanceId, hostname } } })
-    if (existing) throw conflict(`${hostname} is already a domain of this instance`, undefined, [{ field: 'hostname', message: 'is already added' }])
+    if (existing)
+      throw conflict(`${hostname} is already a domain of this instance`, undefined, [{ field: 'hostname', message: 'is already added' }])
     const created = await tx.domain.create({
       data: {
         instanceId,
@@ -71,10 +78,21 @@ export async function recheckDomain(ctx: Ctx, actor: Actor, domainId: string) {
       where: { id: domain.id },
       data:
         domain.state === 'expired'
-          ? { state: 'pending', checkAttempts: 0, nextCheckAt: now, verificationExpiresAt: new Date(now.getTime() + ctx.config.domains.verificationDays * 86_400_000) }
+          ? {
+              state: 'pending',
+              checkAttempts: 0,
+              nextCheckAt: now,
+              verificationExpiresAt: new Date(now.getTime() + ctx.config.domains.verificationDays * 86_400_000),
+            }
           : { nextCheckAt: now },
     })
-    await recordAudit(tx, { actor, action: 'domain.check_requested', targetType: 'domain', targetId: domain.id, organizationId: domain.instance.organizationId })
+    await recordAudit(tx, {
+      actor,
+      action: 'domain.check_requested',
+      targetType: 'domain',
+      targetId: domain.id,
+      organizationId: domain.instance.organizationId,
+    })
     return row
   })
   await ctx.jobs.send(QUEUES.verifyDomain.name, { domainId: domain.id, now: true })
@@ -88,7 +106,8 @@ export async function recheckDomain(ctx: Ctx, actor: Actor, domainId: string) {
  */
 export async function removeDomain(ctx: Ctx, actor: Actor, domainId: string, confirm: string | undefined) {
   const domain = await findReadableDomain(ctx.db, actor, domainId)
-  if (confirm !== domain.hostname) throw invalidInput([{ field: 'confirm', message: `must be the hostname (${domain.hostname}) to remove it` }])
+  if (confirm !== domain.hostname)
+    throw invalidInput([{ field: 'confirm', message: `must be the hostname (${domain.hostname}) to remove it` }])
   const certificates = await ctx.db.$transaction(async (tx) => {
     const certs = await tx.certificate.findMany({ where: { domainId: domain.id }, select: { id: true } })
     await tx.certificate.deleteMany({ where: { domainId: domain.id } })

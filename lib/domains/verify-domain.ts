@@ -18,7 +18,10 @@ export type VerifyOutcome = 'verified' | 'not-found' | 'expired' | 'in-use' | 'n
  * and the certificates reconciler re-sends checks that are overdue, so a crash never stops the chain for good.
  */
 export async function verifyDomain(ctx: DomainContext, domainId: string, force = false): Promise<VerifyOutcome> {
-  const domain = await ctx.db.domain.findUnique({ where: { id: domainId }, include: { instance: { select: { slug: true, organizationId: true, status: true } } } })
+  const domain = await ctx.db.domain.findUnique({
+    where: { id: domainId },
+    include: { instance: { select: { slug: true, organizationId: true, status: true } } },
+  })
   if (!domain || domain.state !== 'pending' || domain.instance.status === 'archived') return 'gone'
   const now = ctx.now()
   if (!force && domain.nextCheckAt && domain.nextCheckAt.getTime() > now.getTime() + 1000) return 'not-due'
@@ -51,7 +54,16 @@ export async function verifyDomain(ctx: DomainContext, domainId: string, force =
       const certificateId = await ctx.db.$transaction(async (tx) => {
         const updated = await tx.domain.update({
           where: { id: domain.id },
-          data: { state: 'verified', verifiedAt: now, lastCheckedAt: now, nextCheckAt: null, lastCheckError: null, pointsHere, acmeDelegated, checkAttempts: { increment: 1 } },
+          data: {
+            state: 'verified',
+            verifiedAt: now,
+            lastCheckedAt: now,
+            nextCheckAt: null,
+            lastCheckError: null,
+            pointsHere,
+            acmeDelegated,
+            checkAttempts: { increment: 1 },
+          },
         })
         await recordAudit(tx, audit(domain, 'domain.verified'))
         return ensureDomainCertificate(tx, ctx, updated)
@@ -63,7 +75,12 @@ export async function verifyDomain(ctx: DomainContext, domainId: string, force =
       if (!isUniqueViolationOf(err, 'domains_verified_hostname_key')) throw err
       await ctx.db.domain.update({
         where: { id: domain.id },
-        data: { state: 'expired', lastCheckedAt: now, nextCheckAt: null, lastCheckError: `${domain.hostname} is already in use by another instance` },
+        data: {
+          state: 'expired',
+          lastCheckedAt: now,
+          nextCheckAt: null,
+          lastCheckError: `${domain.hostname} is already in use by another instance`,
+        },
       })
       return 'in-use'
     }

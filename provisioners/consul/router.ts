@@ -1,15 +1,28 @@
 import type Consul from 'consul'
 import { z } from 'zod'
-import { ProvisionerError, type DesiredRouting, type LoadBalancerState, type Router, type RoutingDriftReport } from '../types'
+import {
+  ProvisionerError,
+  type CertificateDelivery,
+  type DeliveredCertificate,
+  type DesiredRouting,
+  type HttpChallenge,
+  type LoadBalancerState,
+  type Router,
+  type RoutingDriftReport,
+} from '../types'
 import { CONSUL_PROVIDER, consulCall, consulClient, type ConsulConnection } from './client'
 import { planConsulDrift } from './plan-drift'
 import {
   consulKeys,
   hostPort,
   ZAgentReport,
+  ZRoutedCertificate,
+  ZRoutedChallenge,
   ZRoutedInstance,
   ZRoutingRevision,
   type AgentReport,
+  type RoutedCertificate,
+  type RoutedChallenge,
   type RoutedInstance,
   type RoutingRevision,
 } from './layout'
@@ -36,6 +49,9 @@ interface KvItem {
 export interface ConsulRoutingSnapshot {
   revision: RoutingRevision | null
   instances: RoutedInstance[]
+  /** the certificates Consul holds, without their (encrypted) keys */
+  certificates: Omit<RoutedCertificate, 'keyCiphertext' | 'certificate'>[]
+  challenges: RoutedChallenge[]
   agents: AgentReport[]
   services: { id: string; instanceId: string | undefined; appserverId: string | undefined }[]
 }
@@ -44,6 +60,7 @@ export interface ConsulRouter extends Router {
   readonly kind: 'consul'
   reconcile(desired: DesiredRouting[]): Promise<RoutingDriftReport>
   loadBalancers(): Promise<LoadBalancerState>
+  certificates: CertificateDelivery
   snapshot(): Promise<ConsulRoutingSnapshot>
   /** Writes an instance's routing and services without waiting for the nodes (the reconciler's repair of drift). */
   sync(routing: DesiredRouting): Promise<void>
@@ -58,6 +75,8 @@ const ZAgentServices = z.record(
 )
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
+/** "v1.<keyId>.<iv>.<tag>.<data>" (lib/secrets format) → keyId */
+const keyIdOf = (ciphertext: string) => ciphertext.split('.')[1]
 
 function parseJson(value: string | null): unknown {
   if (value === null) return null
@@ -78,7 +97,10 @@ export function routedInstance(routing: DesiredRouting, revision: number): Route
     backends: routing.backends.map((b) => ({ appserverId: b.appserverId, ...hostPort(b.address), role: b.role })),
     healthPath: routing.healthPath,
     maintenance: routing.maintenance,
-    certificates: [],
+    // Sorted, so that the same references in another order are the same routing (no rewrite, no drift).
+    certificates: [...routing.certificates]
+      .map((ref) => ({ id: ref.id, hostnames: [...ref.hostnames].sort() }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
   })
 }
 
@@ -248,8 +270,82 @@ export function createConsulRouter(options: ConsulRouterOptions): ConsulRouter {
     return revision
   }
 
+  /** The parsed value of a key, or null when it is missing or does not parse. */
+  async function readParsed<T>(key: string, schema: z.ZodType<T>): Promise<T | null> {
+    const parsed = schema.safeParse(parseJson((await readItem(key))?.Value ?? null))
+    return parsed.success ? parsed.data : null
+  }
+
+  /** Input from the caller that the agents would refuse: refused here, before it reaches them (never quoting values). */
+  function checked<T>(operation: string, schema: z.ZodType<T>, value: unknown): T {
+    const parsed = schema.safeParse(value)
+    if (parsed.success) return parsed.data
+    const fields = parsed.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join(', ')
+    throw new ProvisionerError(CONSUL_PROVIDER, operation, `invalid input (${fields})`)
+  }
+
+  // Certificates and challenges are written like instances: one transaction with a new revision, then a wait until
+  // every live node applied it. So when putCertificate resolves every node holds the certificate, and when putChallenge
+  // resolves every node answers the challenge.
+  const certificates: CertificateDelivery = {
+    async putCertificate(certificate: DeliveredCertificate) {
+      const next = checked('put certificate', ZRoutedCertificate, { ...certificate, revision: 1 })
+      const before = await readParsed(keys.certificate(next.id), ZRoutedCertificate)
+      // The same key encrypted again is another ciphertext: the fingerprint says whether the certificate changed, and
+      // the key id in the ciphertext whether LB_CERTIFICATE_KEYS was rotated (agents may drop the old key afterwards).
+      const revision =
+        before && before.fingerprint === next.fingerprint && keyIdOf(before.keyCiphertext) === keyIdOf(next.keyCiphertext)
+          ? before.revision
+          : await commit('put certificate', (r) => [
+              { KV: { Verb: 'set', Key: keys.certificate(next.id), Value: b64(JSON.stringify({ ...next, revision: r })) } },
+            ])
+      await waitForNodes(revision, 'put certificate')
+    },
+    async removeCertificate(id) {
+      if (!(await readItem(keys.certificate(id)))) return
+      // The agents refuse a revision in which an instance uses a certificate that is not there: that would stop every
+      // routing change on every node, so it is refused here (retryable: once the instance is routed without it, it goes).
+      const users = (await readTree(keys.instances)).flatMap((item) => {
+        const parsed = ZRoutedInstance.safeParse(parseJson(item.Value))
+        return parsed.success && parsed.data.certificates.some((c) => c.id === id) ? [parsed.data.instanceId] : []
+      })
+      if (users.length)
+        throw new ProvisionerError(
+          CONSUL_PROVIDER,
+          'remove certificate',
+          `certificate ${id} is still used by instance ${users.slice(0, 3).join(', ')}`,
+          true,
+        )
+      const revision = await commit('remove certificate', () => [{ KV: { Verb: 'delete', Key: keys.certificate(id) } }])
+      await waitForNodes(revision, 'remove certificate')
+    },
+    async putChallenge(challenge: HttpChallenge) {
+      const next = checked('put challenge', ZRoutedChallenge, { ...challenge, revision: 1 })
+      const before = await readParsed(keys.challenge(next.token), ZRoutedChallenge)
+      const revision =
+        before && JSON.stringify({ ...before, revision: 0 }) === JSON.stringify({ ...next, revision: 0 })
+          ? before.revision
+          : await commit('put challenge', (r) => [
+              { KV: { Verb: 'set', Key: keys.challenge(next.token), Value: b64(JSON.stringify({ ...next, revision: r })) } },
+            ])
+      await waitForNodes(revision, 'put challenge')
+    },
+    async removeChallenge(token) {
+      if (!(await readItem(keys.challenge(token)))) return
+      const revision = await commit('remove challenge', () => [{ KV: { Verb: 'delete', Key: keys.challenge(token) } }])
+      await waitForNodes(revision, 'remove challenge')
+    },
+    async listCertificates() {
+      return (await readTree(keys.certificates)).flatMap((item) => {
+        const parsed = ZRoutedCertificate.safeParse(parseJson(item.Value))
+        return parsed.success ? [{ id: parsed.data.id, fingerprint: parsed.data.fingerprint }] : []
+      })
+    },
+  }
+
   return {
     kind: 'consul',
+    certificates,
     async publish(routing) {
       await waitForNodes(await write(routing), 'publish')
     },
@@ -305,14 +401,18 @@ export function createConsulRouter(options: ConsulRouterOptions): ConsulRouter {
       const tree = await readTree(keys.routing)
       const revisionItem = tree.find((i) => i.Key === keys.revision)
       const revision = ZRoutingRevision.safeParse(parseJson(revisionItem?.Value ?? null))
-      const instances = tree
-        .filter((i) => i.Key.startsWith(keys.instances))
-        .flatMap((i) => {
-          const parsed = ZRoutedInstance.safeParse(parseJson(i.Value))
-          return parsed.success ? [parsed.data] : []
-        })
+      const under = <T>(prefix: string, schema: z.ZodType<T>): T[] =>
+        tree
+          .filter((i) => i.Key.startsWith(prefix))
+          .flatMap((i) => {
+            const parsed = schema.safeParse(parseJson(i.Value))
+            return parsed.success ? [parsed.data] : []
+          })
+      const instances = under(keys.instances, ZRoutedInstance)
+      const certificates = under(keys.certificates, ZRoutedCertificate).map(({ keyCiphertext: _k, certificate: _c, ...rest }) => rest)
+      const challenges = under(keys.challenges, ZRoutedChallenge)
       const services = (await ourServices()).map((s) => ({ id: s.ID, instanceId: s.Meta?.instanceId, appserverId: s.Meta?.appserverId }))
-      return { revision: revision.success ? revision.data : null, instances, agents: await agents(), services }
+      return { revision: revision.success ? revision.data : null, instances, certificates, challenges, agents: await agents(), services }
     },
     // The load balancers serve the instance's own hostname (https once [domains-tls] issues its certificate).
     siteUrl: (routing) => (routing.maintenance || !routing.hostnames[0] ? null : `http://${routing.hostnames[0]}`),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { consulKeys, ZRoutedInstance, ZRoutingRevision, type AgentReport } from '@/provisioners/consul/layout'
+import { consulKeys, ZRoutedCertificate, ZRoutedInstance, ZRoutingRevision, type AgentReport } from '@/provisioners/consul/layout'
 import { createConsulRouter, type ConsulRouter } from '@/provisioners/consul/router'
 import type { DesiredRouting } from '@/provisioners/types'
 import { startConsulDouble, type ConsulDouble } from '@/test/fakes/consul/server'
@@ -20,6 +20,7 @@ const routingOf = (over: Partial<DesiredRouting> = {}): DesiredRouting => ({
   backends: [{ appserverId: randomUUID(), address: 'http://127.0.0.1:4101', role: 'active' }],
   healthPath: '/heartbeat',
   maintenance: false,
+  certificates: [],
   ...over,
 })
 
@@ -34,6 +35,14 @@ const make = (over: Partial<Parameters<typeof createConsulRouter>[0]> = {}) =>
     pollMs: 20,
     ...over,
   })
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
 
 const revisionNow = () => ZRoutingRevision.parse(JSON.parse(consul.state.get(keys.revision)!.value.toString())).revision
 const instanceKey = (id: string) => consul.state.get(keys.instance(id))
@@ -50,6 +59,7 @@ function report(node: string, over: Partial<AgentReport> = {}): void {
     lastErrorAt: null,
     lastSeen: now,
     seenRevision: 0,
+    publicAddresses: [],
     ...over,
   }
   consul.state.put(keys.agent(node), JSON.stringify(value))
@@ -90,8 +100,11 @@ describe('consul router', () => {
     report('lb-gone', { lastSeen: new Date(Date.now() - 3_600_000).toISOString() })
     const routing = routingOf()
     let done = false
+    const before = revisionNow()
     const publishing = router.publish(routing).then(() => (done = true))
-    await new Promise((r) => setTimeout(r, 200))
+    // Written, and waited for: publish is still pending while lb-1 reports an older revision.
+    await until(() => revisionNow() > before)
+    await new Promise((r) => setTimeout(r, 100))
     expect(done).toBe(false)
     const revision = revisionNow()
     report('lb-1', { revision, seenRevision: revision, appliedAt: new Date().toISOString(), method: 'runtime' })
@@ -100,8 +113,9 @@ describe('consul router', () => {
   })
 
   it('fails fast with the node’s own error when it refused the revision, and after the deadline when it is stuck', async () => {
+    const before = revisionNow()
     const refused = router.publish(routingOf())
-    await new Promise((r) => setTimeout(r, 100))
+    await until(() => revisionNow() > before)
     const revision = revisionNow()
     report('lb-1', {
       revision: revision - 1,
@@ -174,11 +188,11 @@ describe('consul router', () => {
     expect(again).toEqual({ written: [], removed: [], services: 0 })
   })
 
-  it('reports the load-balancer nodes and the latest revision', async () => {
-    report('lb-a', { revision: revisionNow(), seenRevision: revisionNow() })
+  it('reports the load-balancer nodes, their public addresses and the latest revision', async () => {
+    report('lb-a', { revision: revisionNow(), seenRevision: revisionNow(), publicAddresses: ['203.0.113.5'] })
     const state = await router.loadBalancers()
     expect(state.revision).toBe(revisionNow())
-    expect(state.nodes.map((n) => n.node)).toEqual(['lb-a'])
+    expect(state.nodes.map((n) => [n.node, n.publicAddresses])).toEqual([['lb-a', ['203.0.113.5']]])
     consul.state.delete(keys.agent('lb-a'))
   })
 
@@ -193,5 +207,65 @@ describe('consul router', () => {
     const unreachable = await rejection(down.publish(routingOf()))
     expect(unreachable.retryable).toBe(true)
     down.close()
+  })
+
+  it('delivers certificates and challenges under a revision each; the same certificate again writes nothing; reconcile keeps them', async () => {
+    const delivery = router.certificates
+    const id = `cert-${randomUUID().slice(0, 8)}`
+    const certificate = {
+      id,
+      certificate: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+      keyCiphertext: 'v1.lb1.iv.tag.ciphertext-one',
+      fingerprint: 'a1'.repeat(32),
+      notAfter: '2027-03-01T00:00:00.000Z',
+    }
+    const before = revisionNow()
+    await delivery.putCertificate(certificate)
+    expect(revisionNow()).toBe(before + 1)
+    const stored = ZRoutedCertificate.parse(JSON.parse(consul.state.get(keys.certificate(id))!.value))
+    expect(stored).toEqual({ ...certificate, revision: before + 1 })
+    // The same key encrypted again (another ciphertext), same certificate: nothing written.
+    await delivery.putCertificate({ ...certificate, keyCiphertext: 'v1.lb1.iv.tag.ciphertext-two' })
+    expect(revisionNow()).toBe(before + 1)
+    // Renewed: rewritten.
+    await delivery.putCertificate({ ...certificate, keyCiphertext: 'v1.lb1.iv.tag.three', fingerprint: 'b2'.repeat(32) })
+    expect(revisionNow()).toBe(before + 2)
+    expect(await delivery.listCertificates()).toContainEqual({ id, fingerprint: 'b2'.repeat(32) })
+    // LB_CERTIFICATE_KEYS rotated (another key id): rewritten under the new key, even for the same certificate.
+    await delivery.putCertificate({ ...certificate, keyCiphertext: 'v1.lb2.iv.tag.four', fingerprint: 'b2'.repeat(32) })
+    expect(revisionNow()).toBe(before + 3)
+    await delivery.putCertificate({ ...certificate, keyCiphertext: 'v1.lb2.iv.tag.five', fingerprint: 'b2'.repeat(32) })
+    expect(revisionNow()).toBe(before + 3)
+
+    const token = 'tok_0123456789abcdefXYZ'
+    const challenge = { token, keyAuthorization: `${token}.thumbprint`, hostname: 'a.hosting.test', expiresAt: '2027-01-01T00:00:00.000Z' }
+    await delivery.putChallenge(challenge)
+    await delivery.putChallenge(challenge)
+    expect(revisionNow()).toBe(before + 4)
+
+    const snap = await router.snapshot()
+    expect(snap.certificates).toContainEqual({ id, revision: before + 3, fingerprint: 'b2'.repeat(32), notAfter: certificate.notAfter })
+    expect(JSON.stringify(snap)).not.toContain('v1.lb')
+    expect(snap.challenges).toEqual([{ ...challenge, revision: before + 4 }])
+
+    // Certificates and challenges are not instances: the reconciler leaves them alone.
+    await router.reconcile([])
+    expect(consul.state.get(keys.certificate(id))).toBeDefined()
+    expect(consul.state.get(keys.challenge(token))).toBeDefined()
+
+    const kept = revisionNow()
+    await delivery.removeChallenge(token)
+    await delivery.removeChallenge(token)
+    await delivery.removeCertificate(id)
+    await delivery.removeCertificate(id)
+    expect(revisionNow()).toBe(kept + 2)
+    expect(consul.state.get(keys.certificate(id))).toBeUndefined()
+    expect(consul.state.get(keys.challenge(token))).toBeUndefined()
+
+    // Input the agents would refuse is refused here, without quoting the values.
+    const invalid = await rejection(delivery.putCertificate({ ...certificate, fingerprint: 'not-hex' }))
+    expect(invalid.message).toMatch(/^Consul put certificate: invalid input \(fingerprint: /)
+    expect(invalid.message).not.toContain('ciphertext-one')
+    expect(revisionNow()).toBe(kept + 2)
   })
 })

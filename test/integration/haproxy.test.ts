@@ -47,7 +47,13 @@ function instance(id: string, hostnames: string[], backends: RoutedBackend[]): R
   }
 }
 
-const state = (...instances: RoutedInstance[]): RoutingState => ({ revision: 1, publishedAt: null, instances })
+const state = (...instances: RoutedInstance[]): RoutingState => ({
+  revision: 1,
+  publishedAt: null,
+  instances,
+  certificates: [],
+  challenges: [],
+})
 const MAINT = instance('maint', ['maint.test'], [])
 
 async function applyState(next: RoutingState): Promise<{ plan: ApplyPlan; result: ApplyResult }> {
@@ -136,8 +142,11 @@ async function serverStates(backendName: string): Promise<{ name: string; weight
 
 async function filesOf(directory: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
-  for (const entry of (await readdir(directory)).sort())
-    if (!entry.endsWith('.sock')) out[entry] = await readFile(path.join(directory, entry), 'utf8')
+  for (const entry of (await readdir(directory, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (entry.isDirectory())
+      for (const [name, content] of Object.entries(await filesOf(path.join(directory, entry.name)))) out[`${entry.name}/${name}`] = content
+    else if (!entry.name.endsWith('.sock')) out[entry.name] = await readFile(path.join(directory, entry.name), 'utf8')
+  }
   return out
 }
 
@@ -268,6 +277,27 @@ describe('HAProxy driven by the lb-agent', () => {
     expect(result.runtimeError).toContain('del server be_alpha/as_missing')
     expect((await haproxy.control.processes()).workers).not.toEqual(before)
     expect(await get('alpha.test')).toMatchObject({ status: 200, body: 'a3' })
+  })
+
+  it('sends payloads after "<<"; a refused one is named by its command line only, never by its content', async () => {
+    const secret = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7'
+    const err = await rejection(
+      haproxy.control.runtime([
+        {
+          command: `set ssl cert ${dir}/certs/nothing.pem`,
+          payload: `-----BEGIN PRIVATE KEY-----\n${secret}\n-----END PRIVATE KEY-----\n`,
+        },
+      ]),
+    )
+    expect(err.message).toContain(`runtime "set ssl cert ${dir}/certs/nothing.pem"`)
+    expect(err.message).toMatch(/Can't/)
+    expect(err.message).not.toContain(secret)
+    // A payload with an empty line would end early and leave the rest to be read as commands: refused before sending.
+    const split = await rejection(haproxy.control.runtime([{ command: `add ssl crt-list ${dir}/crt-list.txt`, payload: 'a\n\nshow info' }]))
+    expect(split.message).toMatch(/empty line/)
+    // A certificate payload comes from the rendered files only.
+    const missing = await rejection(haproxy.control.runtime([{ command: `set ssl cert ${dir}/certs/c1.pem`, certificate: 'c1' }]))
+    expect(missing.message).toMatch(/certificate c1 is not among the rendered files/)
   })
 
   it('an instance whose every appserver fails its health check gets the maintenance page, not a bare 503', async () => {

@@ -121,6 +121,7 @@ function routingOf(hostnames: string[], backends: RoutingBackend[], instanceId: 
     backends,
     healthPath: '/heartbeat',
     maintenance: !backends.some((b) => b.role === 'active'),
+    certificates: [],
   }
 }
 

@@ -6,7 +6,7 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { systemActor } from '@/lib/auth/actor'
 import { createDeployment } from '@/lib/deployments/create-deployment'
-import { startLbAgent } from '@/lb-agent/agent'
+import { EMPTY_ROUTING, startLbAgent } from '@/lb-agent/agent'
 import { renderHaproxy } from '@/lb-agent/render'
 import { consulKeys, ZRoutedInstance, type RoutedInstance } from '@/provisioners/consul/layout'
 import { startConsulDouble, type ConsulDouble } from '@/test/fakes/consul/server'
@@ -35,7 +35,7 @@ beforeAll(async () => {
   consul = await startConsulDouble()
   configDir = await mkdtemp(path.join(os.tmpdir(), 'tenon-switches-'))
   const render = testRenderOptions(configDir, await freePort())
-  haproxy = await startHaproxy({ configDir, rendered: renderHaproxy({ revision: 0, publishedAt: null, instances: [] }, render) })
+  haproxy = await startHaproxy({ configDir, rendered: renderHaproxy(EMPTY_ROUTING, render) })
   agent = startLbAgent({
     consul: { address: consul.url },
     prefix,

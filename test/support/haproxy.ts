@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process'
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { access, constants } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
+import forge from 'node-forge'
 import { createHaproxyControl, type HaproxyControl } from '@/lb-agent/haproxy'
 import type { RenderedHaproxy, RenderOptions } from '@/lb-agent/render'
 
@@ -91,4 +93,70 @@ export async function startHaproxy({ configDir, rendered }: { configDir: string;
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   return { port, control, statsSocket, masterSocket, output: () => output, stop }
+}
+
+export interface TestCertificate {
+  /** PEM: the leaf, then the test CA that signed it */
+  certificate: string
+  /** PEM (PKCS#8) */
+  key: string
+  /** SHA-256 of the leaf (DER), lower-case hex: what the control plane sends and tls.connect's peer certificate shows */
+  fingerprint: string
+  notAfter: string
+}
+
+let testCa: { key: forge.pki.rsa.PrivateKey; certificate: forge.pki.Certificate; pem: string } | undefined
+
+function rsaKeyPair(): { pem: string; forgePrivate: forge.pki.rsa.PrivateKey; forgePublic: forge.pki.rsa.PublicKey } {
+  // Node generates the key (forge's pure-JS RSA generation is slow); forge builds and signs the certificate.
+  const pair = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  return {
+    pem,
+    forgePrivate: forge.pki.privateKeyFromPem(pem),
+    forgePublic: forge.pki.publicKeyFromPem(pair.publicKey.export({ type: 'spki', format: 'pem' }).toString()),
+  }
+}
+
+/** A throwaway certificate for `hostnames` (the first is its common name), signed by a test CA made once per process. */
+export function testCertificate(hostnames: string[], validDays = 30): TestCertificate {
+  if (!testCa) {
+    const pair = rsaKeyPair()
+    const ca = forge.pki.createCertificate()
+    ca.publicKey = pair.forgePublic
+    ca.serialNumber = `01${randomBytes(8).toString('hex')}`
+    ca.validity.notBefore = new Date(Date.now() - 3_600_000)
+    ca.validity.notAfter = new Date(Date.now() + 365 * 86_400_000)
+    const name = [{ name: 'commonName', value: 'Tenon test CA' }]
+    ca.setSubject(name)
+    ca.setIssuer(name)
+    ca.setExtensions([
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true },
+    ])
+    ca.sign(pair.forgePrivate, forge.md.sha256.create())
+    testCa = { key: pair.forgePrivate, certificate: ca, pem: forge.pki.certificateToPem(ca) }
+  }
+  const pair = rsaKeyPair()
+  const leaf = forge.pki.createCertificate()
+  leaf.publicKey = pair.forgePublic
+  leaf.serialNumber = `02${randomBytes(8).toString('hex')}`
+  leaf.validity.notBefore = new Date(Date.now() - 60_000)
+  leaf.validity.notAfter = new Date(Date.now() + validDays * 86_400_000)
+  leaf.setSubject([{ name: 'commonName', value: hostnames[0] ?? 'localhost' }])
+  leaf.setIssuer(testCa.certificate.subject.attributes)
+  leaf.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: hostnames.map((value) => ({ type: 2, value })) },
+  ])
+  leaf.sign(testCa.key, forge.md.sha256.create())
+  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(leaf)).getBytes(), 'binary')
+  return {
+    certificate: `${forge.pki.certificateToPem(leaf)}${testCa.pem}`,
+    key: pair.pem,
+    fingerprint: createHash('sha256').update(der).digest('hex'),
+    notAfter: leaf.validity.notAfter.toISOString(),
+  }
 }

@@ -8,7 +8,15 @@ const ago = (ms: number) => new Date(now.getTime() - ms)
 const HOUR = 3_600_000
 
 function order(partial: Partial<LedgerOrder>): LedgerOrder {
-  return { createdAt: ago(HOUR), identifiers: 'x', registeredDomains: ['hosting.example'], renewal: false, status: 'valid', failedHostnames: [], ...partial }
+  return {
+    createdAt: ago(HOUR),
+    identifiers: 'x',
+    registeredDomains: ['hosting.example'],
+    renewal: false,
+    status: 'valid',
+    failedHostnames: [],
+    ...partial,
+  }
 }
 
 function request(hostnames: string[], renewal = false) {
@@ -43,7 +51,10 @@ describe('the rate-limit budget', () => {
     const failures = Array.from({ length: 4 }, (_, i) =>
       order({ createdAt: ago((i + 1) * 60_000), status: 'invalid', failedHostnames: ['shop.client.example'] }),
     )
-    expect(checkBudget(request(['shop.client.example']), failures, LIMITS, 0.1, now)).toMatchObject({ allowed: false, limit: 'failuresPerHour' })
+    expect(checkBudget(request(['shop.client.example']), failures, LIMITS, 0.1, now)).toMatchObject({
+      allowed: false,
+      limit: 'failuresPerHour',
+    })
     expect(checkBudget(request(['other.client.example']), failures, LIMITS, 0.1, now)).toEqual({ allowed: true })
     const old = failures.map((f) => ({ ...f, createdAt: ago(2 * HOUR) }))
     expect(checkBudget(request(['shop.client.example']), old, LIMITS, 0.1, now)).toEqual({ allowed: true })
@@ -55,7 +66,9 @@ describe('the rate-limit budget', () => {
   })
 
   it('caps orders per account per three hours', () => {
-    const ledger = Array.from({ length: 270 }, (_, i) => order({ createdAt: ago(60_000), identifiers: `i${i}`, registeredDomains: [`d${i}.example`] }))
+    const ledger = Array.from({ length: 270 }, (_, i) =>
+      order({ createdAt: ago(60_000), identifiers: `i${i}`, registeredDomains: [`d${i}.example`] }),
+    )
     expect(checkBudget(request(['c.other.example']), ledger, LIMITS, 0.1, now)).toMatchObject({ allowed: false, limit: 'ordersPer3Hours' })
   })
 

@@ -77,8 +77,18 @@ describe('renewal timing', () => {
 })
 
 describe('which certificate serves which hostname', () => {
-  const zone: ServedCertificate = { id: 'zone', hostnames: ['hosting.example', '*.hosting.example'], scope: 'zone', notAfter: new Date('2027-01-01') }
-  const own: ServedCertificate = { id: 'own', hostnames: ['acme.hosting.example', '*.acme.hosting.example'], scope: 'instance', notAfter: new Date('2026-12-30') }
+  const zone: ServedCertificate = {
+    id: 'zone',
+    hostnames: ['hosting.example', '*.hosting.example'],
+    scope: 'zone',
+    notAfter: new Date('2027-01-01'),
+  }
+  const own: ServedCertificate = {
+    id: 'own',
+    hostnames: ['acme.hosting.example', '*.acme.hosting.example'],
+    scope: 'instance',
+    notAfter: new Date('2026-12-30'),
+  }
   const custom: ServedCertificate = { id: 'custom', hostnames: ['learn.acme.com'], scope: 'custom', notAfter: new Date('2027-02-01') }
   const hostnames = ['acme.hosting.example', 'studio.acme.hosting.example', 'learn.acme.com', 'shop.acme.com']
 

@@ -3,12 +3,14 @@ import {
   agentReport,
   backoffDelay,
   EMPTY_ROUTING,
+  nextExpiry,
   nextIndex,
   parseRoutingTree,
+  servedState,
   type KvEntry,
   type ParsedInstanceCache,
 } from '@/lb-agent/agent'
-import type { RoutedInstance, RoutingState } from '@/provisioners/consul/layout'
+import type { RoutedCertificate, RoutedChallenge, RoutedInstance, RoutingState } from '@/provisioners/consul/layout'
 
 const prefix = 'tenon'
 const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64')
@@ -30,6 +32,27 @@ const revisionEntry = (revision: number, publishedAt = '2025-01-02T03:04:05.000Z
   Value: b64({ revision, publishedAt }),
 })
 const instanceEntry = (id: string, value: unknown): KvEntry => ({ Key: `${prefix}/routing/instances/${id}`, Value: b64(value) })
+const certificate = (id: string, over: Partial<RoutedCertificate> = {}): RoutedCertificate => ({
+  id,
+  revision: 2,
+  certificate: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+  keyCiphertext: 'v1.k1.iv.tag.SECRETDATA',
+  fingerprint: 'ab'.repeat(32),
+  notAfter: '2027-01-01T00:00:00.000Z',
+  ...over,
+})
+const challenge = (token: string, over: Partial<RoutedChallenge> = {}): RoutedChallenge => ({
+  token,
+  revision: 2,
+  keyAuthorization: `${token}.thumbprint`,
+  hostname: 'a.hosting.test',
+  expiresAt: '2025-01-02T04:00:00.000Z',
+  ...over,
+})
+const certificateEntry = (id: string, value: unknown): KvEntry => ({ Key: `${prefix}/routing/certificates/${id}`, Value: b64(value) })
+const challengeEntry = (token: string, value: unknown): KvEntry => ({ Key: `${prefix}/routing/challenges/${token}`, Value: b64(value) })
+const TOKEN_A = 'tokenA-0123456789ab'
+const TOKEN_B = 'tokenB-0123456789ab'
 
 describe('parseRoutingTree', () => {
   it('reads the revision and every instance, sorted by id, ignoring keys it does not know', () => {
@@ -42,7 +65,72 @@ describe('parseRoutingTree', () => {
     ])
     expect(parsed).toEqual({
       ok: true,
-      state: { revision: 7, publishedAt: '2025-01-02T03:04:05.000Z', instances: [instance('a'), instance('b')] },
+      state: {
+        revision: 7,
+        publishedAt: '2025-01-02T03:04:05.000Z',
+        instances: [instance('a'), instance('b')],
+        certificates: [],
+        challenges: [],
+      },
+    })
+  })
+
+  it('reads certificates and challenges, sorted, with the instances that use them', () => {
+    const a = instance('a', { certificates: [{ id: 'c1', hostnames: ['a.hosting.test'] }] })
+    const parsed = parseRoutingTree(prefix, [
+      revisionEntry(7),
+      certificateEntry('c2', certificate('c2')),
+      certificateEntry('c1', certificate('c1')),
+      challengeEntry(TOKEN_B, challenge(TOKEN_B)),
+      challengeEntry(TOKEN_A, challenge(TOKEN_A)),
+      instanceEntry('a', a),
+      { Key: `${prefix}/routing/certificates/`, Value: null },
+      { Key: `${prefix}/routing/later/x`, Value: b64('whatever') },
+    ])
+    expect(parsed).toEqual({
+      ok: true,
+      state: {
+        revision: 7,
+        publishedAt: '2025-01-02T03:04:05.000Z',
+        instances: [a],
+        certificates: [certificate('c1'), certificate('c2')],
+        challenges: [challenge(TOKEN_A), challenge(TOKEN_B)],
+      },
+    })
+  })
+
+  it('refuses the revision for a certificate or challenge that fails its schema or sits under another key, never quoting values', () => {
+    const bad = parseRoutingTree(prefix, [revisionEntry(3), certificateEntry('c1', { ...certificate('c1'), fingerprint: 'SECRETDATA' })])
+    expect(bad).toMatchObject({
+      ok: false,
+      revision: 3,
+      error: expect.stringMatching(/^routing revision 3 refused: certificate c1: fingerprint: /),
+    })
+    expect(bad.ok === false && bad.error).not.toContain('SECRETDATA')
+    const moved = parseRoutingTree(prefix, [revisionEntry(3), certificateEntry('c1', certificate('c2'))])
+    expect(moved).toMatchObject({ ok: false, error: expect.stringContaining('certificate c1: its value is that of certificate c2') })
+    const badChallenge = parseRoutingTree(prefix, [
+      revisionEntry(3),
+      challengeEntry(TOKEN_A, { ...challenge(TOKEN_A), keyAuthorization: 'a b' }),
+    ])
+    expect(badChallenge).toMatchObject({ ok: false, error: expect.stringContaining(`challenge ${TOKEN_A}: keyAuthorization: `) })
+    const movedChallenge = parseRoutingTree(prefix, [revisionEntry(3), challengeEntry(TOKEN_A, challenge(TOKEN_B))])
+    expect(movedChallenge).toMatchObject({
+      ok: false,
+      error: expect.stringContaining(`challenge ${TOKEN_A}: its value is that of challenge ${TOKEN_B}`),
+    })
+  })
+
+  it('refuses an instance using a certificate the tree does not hold, naming both', () => {
+    const parsed = parseRoutingTree(prefix, [
+      revisionEntry(5),
+      certificateEntry('c1', certificate('c1')),
+      instanceEntry('a', instance('a', { certificates: [{ id: 'c9', hostnames: ['a.hosting.test'] }] })),
+    ])
+    expect(parsed).toEqual({
+      ok: false,
+      revision: 5,
+      error: 'routing revision 5 refused: instance a: certificate c9 is not under routing/certificates/',
     })
   })
 
@@ -125,7 +213,7 @@ describe('backoffDelay', () => {
 })
 
 describe('agentReport', () => {
-  const state: RoutingState = { revision: 5, publishedAt: '2025-01-02T03:04:05.000Z', instances: [] }
+  const state: RoutingState = { ...EMPTY_ROUTING, revision: 5, publishedAt: '2025-01-02T03:04:05.000Z' }
   const at = new Date('2025-01-02T03:04:05.250Z')
   const now = new Date('2025-01-02T03:05:00.000Z')
 
@@ -140,7 +228,20 @@ describe('agentReport', () => {
       lastErrorAt: null,
       lastSeen: now.toISOString(),
       seenRevision: 0,
+      publicAddresses: [],
     })
+  })
+
+  it('carries the public addresses the node is reached at', () => {
+    const report = agentReport({
+      node: 'lb-1',
+      applied: undefined,
+      lastError: null,
+      seenRevision: 0,
+      now,
+      publicAddresses: ['203.0.113.7', '2001:db8::7'],
+    })
+    expect(report.publicAddresses).toEqual(['203.0.113.7', '2001:db8::7'])
   })
 
   it('the lag is appliedAt minus the publishedAt of the applied revision', () => {
@@ -190,5 +291,26 @@ describe('parseRoutingTree with a cache of parsed instances', () => {
     // b deleted: dropped from the cache too.
     parseRoutingTree(prefix, [revisionEntry(3), { ...instanceEntry('a', instance('a')), ModifyIndex: 10 }], cache)
     expect([...cache.keys()]).toEqual([key('a')])
+  })
+})
+
+describe('servedState', () => {
+  const state: RoutingState = {
+    ...EMPTY_ROUTING,
+    revision: 4,
+    challenges: [
+      challenge(TOKEN_A, { expiresAt: '2025-01-02T04:00:00.000Z' }),
+      challenge(TOKEN_B, { expiresAt: '2025-01-02T05:00:00.000Z' }),
+    ],
+  }
+
+  it('serves challenges until they expire, and says when the next one does', () => {
+    expect(servedState(state, new Date('2025-01-02T03:59:59.999Z'))).toBe(state)
+    expect(nextExpiry(state)).toBe(Date.parse('2025-01-02T04:00:00.000Z'))
+    const later = servedState(state, new Date('2025-01-02T04:00:00.000Z'))
+    expect(later.challenges.map((c) => c.token)).toEqual([TOKEN_B])
+    expect(nextExpiry(later)).toBe(Date.parse('2025-01-02T05:00:00.000Z'))
+    expect(servedState(state, new Date('2025-01-03T00:00:00.000Z')).challenges).toEqual([])
+    expect(nextExpiry(EMPTY_ROUTING)).toBeUndefined()
   })
 })

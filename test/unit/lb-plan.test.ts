@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { planChanges, type ApplyPlan, type PlanOptions } from '@/lb-agent/plan'
 import { RenderError } from '@/lb-agent/render'
-import type { RoutedBackend, RoutedInstance, RoutingState } from '@/provisioners/consul/layout'
+import type { RoutedBackend, RoutedCertificate, RoutedChallenge, RoutedInstance, RoutingState } from '@/provisioners/consul/layout'
 
 const OPTIONS: PlanOptions = { configDir: '/etc/lb', healthCheck: { interMs: 1000, fall: 3, rise: 2 } }
 const MAP = '/etc/lb/hosts.map'
@@ -28,7 +28,13 @@ function instance(id: string, overrides: Partial<RoutedInstance> = {}): RoutedIn
   }
 }
 
-const state = (...instances: RoutedInstance[]): RoutingState => ({ revision: 1, publishedAt: null, instances })
+const state = (...instances: RoutedInstance[]): RoutingState => ({
+  revision: 1,
+  publishedAt: null,
+  instances,
+  certificates: [],
+  challenges: [],
+})
 const BASE = state(instance('a'), instance('b'))
 /** BASE with instance a replaced. */
 const withA = (overrides: Partial<RoutedInstance>) => state(instance('a', overrides), instance('b'))
@@ -37,12 +43,6 @@ const cases: [string, RoutingState | undefined, RoutingState, ApplyPlan][] = [
   ['nothing applied yet: reload', undefined, BASE, { kind: 'reload', reason: 'nothing applied yet' }],
   ['the same state: nothing', BASE, state(instance('b'), instance('a')), { kind: 'none' }],
   ['only revision and slug changed: nothing', BASE, { ...withA({ revision: 9, slug: 'renamed' }), revision: 9 }, { kind: 'none' }],
-  [
-    'certificates changed: reload (the crt-list is read on a reload)',
-    BASE,
-    withA({ certificates: ['cert-1'] }),
-    { kind: 'reload', reason: 'the certificates of instance a changed' },
-  ],
   ['an instance added: reload', BASE, state(instance('a'), instance('b'), instance('c')), { kind: 'reload', reason: 'instances added: c' }],
   ['an instance removed: reload', BASE, state(instance('a')), { kind: 'reload', reason: 'instances removed: b' }],
   [
@@ -197,6 +197,162 @@ const cases: [string, RoutingState | undefined, RoutingState, ApplyPlan][] = [
     },
   ],
 ]
+
+// Certificates and challenges: HTTPS on, so the crt-list is live.
+const TLS: PlanOptions = { ...OPTIONS, httpsPort: 8443 }
+const CRT_LIST = '/etc/lb/crt-list.txt'
+const CHALLENGES = '/etc/lb/challenges.map'
+const file = (id: string) => `/etc/lb/certs/${id}.pem`
+
+const certificate = (id: string, fingerprint = 'aa'): RoutedCertificate => ({
+  id,
+  revision: 1,
+  certificate: `-----BEGIN CERTIFICATE-----\n${id}${fingerprint}\n-----END CERTIFICATE-----\n`,
+  keyCiphertext: 'v1.k.iv.tag.data',
+  fingerprint: fingerprint.repeat(32),
+  notAfter: '2027-01-01T00:00:00.000Z',
+})
+const challenge = (token: string, keyAuthorization = `${token}.thumb`): RoutedChallenge => ({
+  token,
+  revision: 1,
+  keyAuthorization,
+  hostname: 'a.test',
+  expiresAt: '2027-01-01T00:00:00.000Z',
+})
+/** Instance a with certificate references; b with `bCerts`; the certificates held; the challenges. */
+function tls(aCerts: string[], certificates: RoutedCertificate[], more: { bCerts?: string[]; challenges?: RoutedChallenge[] } = {}) {
+  const refs = (ids: string[], host: string) => ids.map((id) => ({ id, hostnames: [host] }))
+  return {
+    ...state(instance('a', { certificates: refs(aCerts, 'a.test') }), instance('b', { certificates: refs(more.bCerts ?? [], 'b.test') })),
+    certificates,
+    challenges: more.challenges ?? [],
+  }
+}
+const installs = (id: string, sni: string) => [
+  `new ssl cert ${file(id)}`,
+  { command: `set ssl cert ${file(id)}`, certificate: id },
+  `commit ssl cert ${file(id)}`,
+  { command: `add ssl crt-list ${CRT_LIST}`, payload: `${file(id)} ${sni}` },
+]
+
+const tlsCases: [string, RoutingState, RoutingState, ApplyPlan][] = [
+  [
+    'the first certificate: reload (the HTTPS frontend does not exist yet)',
+    tls([], []),
+    tls(['c1'], [certificate('c1')]),
+    { kind: 'reload', reason: 'the first certificate (c1): the HTTPS frontend starts' },
+  ],
+  [
+    'a certificate nobody uses arrives: nothing for HAProxy',
+    tls(['c1'], [certificate('c1')]),
+    tls(['c1'], [certificate('c1'), certificate('c2')]),
+    { kind: 'none' },
+  ],
+  [
+    'renewal (same id, new content): set and commit, no reload',
+    tls(['c1'], [certificate('c1')]),
+    tls(['c1'], [certificate('c1', 'bb')]),
+    { kind: 'runtime', commands: [{ command: `set ssl cert ${file('c1')}`, certificate: 'c1' }, `commit ssl cert ${file('c1')}`] },
+  ],
+  [
+    'the same certificate with its key encrypted again: nothing',
+    tls(['c1'], [certificate('c1')]),
+    tls(['c1'], [{ ...certificate('c1'), keyCiphertext: 'v1.k.other.tag.data' }]),
+    { kind: 'none' },
+  ],
+  [
+    'a new certificate while HTTPS runs: created, filled, committed, then its crt-list line',
+    tls(['c1'], [certificate('c1')]),
+    tls(['c1'], [certificate('c1'), certificate('c2')], { bCerts: ['c2'] }),
+    { kind: 'runtime', commands: installs('c2', 'b.test') },
+  ],
+  [
+    'a certificate no longer used (not the default): crt-list line, then the certificate',
+    tls(['c1'], [certificate('c1'), certificate('c2')], { bCerts: ['c2'] }),
+    tls(['c1'], [certificate('c1'), certificate('c2')]),
+    { kind: 'runtime', commands: [`del ssl crt-list ${CRT_LIST} ${file('c2')}`, `del ssl cert ${file('c2')}`] },
+  ],
+  [
+    'the default certificate (first loaded) no longer used: reload',
+    tls(['c1'], [certificate('c1'), certificate('c2')], { bCerts: ['c2'] }),
+    tls([], [certificate('c1'), certificate('c2')], { bCerts: ['c2'] }),
+    { kind: 'reload', reason: "certificate c1 is no longer used and is HAProxy's default certificate, which only a reload replaces" },
+  ],
+  [
+    'the last certificate goes: reload (the HTTPS frontend stops)',
+    tls(['c1'], [certificate('c1')]),
+    tls([], []),
+    { kind: 'reload', reason: 'no certificate is used any more: the HTTPS frontend stops' },
+  ],
+  [
+    'a certificate given to another hostname (its SNI filters change): reload',
+    tls(['c1'], [certificate('c1')]),
+    tls(['c1'], [certificate('c1')], { bCerts: ['c1'] }),
+    { kind: 'reload', reason: 'the hostnames certificate c1 serves (its SNI filters) changed' },
+  ],
+  [
+    'a challenge added: add map, before anything else',
+    tls(['c1'], [certificate('c1')]),
+    tls(['c1'], [certificate('c1', 'bb')], { challenges: [challenge('tok_0123456789abcdef')] }),
+    {
+      kind: 'runtime',
+      commands: [
+        { command: `set ssl cert ${file('c1')}`, certificate: 'c1' },
+        `commit ssl cert ${file('c1')}`,
+        `add map ${CHALLENGES} /.well-known/acme-challenge/tok_0123456789abcdef tok_0123456789abcdef.thumb`,
+      ],
+    },
+  ],
+  [
+    'a challenge answered differently: set map; one removed: del map, last',
+    tls([], [], { challenges: [challenge('tok_0123456789abcdef'), challenge('old_0123456789abcdef')] }),
+    {
+      ...tls([], [], { challenges: [challenge('tok_0123456789abcdef', 'tok_0123456789abcdef.other')] }),
+      instances: [instance('a', { backends: [server('a1', 'draining'), server('a2', 'active', '10.0.0.2')] }), instance('b')],
+    },
+    {
+      kind: 'runtime',
+      commands: [
+        `set map ${CHALLENGES} /.well-known/acme-challenge/tok_0123456789abcdef tok_0123456789abcdef.other`,
+        `add server be_a/as_a2 10.0.0.2:8000 ${ARGS} weight 100`,
+        'enable health be_a/as_a2',
+        'enable server be_a/as_a2',
+        'set server be_a/as_a1 state drain',
+        `del map ${CHALLENGES} /.well-known/acme-challenge/old_0123456789abcdef`,
+      ],
+    },
+  ],
+]
+
+describe('planChanges for certificates and challenges', () => {
+  it.each(tlsCases)('%s', (_name, applied, next, expected) => {
+    expect(planChanges(applied, next, TLS)).toEqual(expected)
+  })
+
+  it('knows the default certificate from the last reload, not from the applied crt-list order', () => {
+    // Loaded with c2 only; c1 was added at run time (it sorts first in the file, but HAProxy's default is still c2).
+    const applied = tls(['c1'], [certificate('c1'), certificate('c2')], { bCerts: ['c2'] })
+    const withoutC1 = tls([], [certificate('c2')], { bCerts: ['c2'] })
+    expect(planChanges(applied, withoutC1, TLS, 'c2')).toEqual({
+      kind: 'runtime',
+      commands: [`del ssl crt-list ${CRT_LIST} ${file('c1')}`, `del ssl cert ${file('c1')}`],
+    })
+    expect(planChanges(applied, tls(['c1'], [certificate('c1')]), TLS, 'c2')).toMatchObject({ kind: 'reload' })
+  })
+
+  it('without an HTTPS port, certificates are files only: no command', () => {
+    expect(planChanges(tls([], []), tls(['c1'], [certificate('c1')]), OPTIONS)).toEqual({ kind: 'none' })
+  })
+
+  it('instances added still reload, whatever the certificates do', () => {
+    const next = { ...tls(['c1'], [certificate('c1')]), instances: [...tls(['c1'], []).instances, instance('c')] }
+    expect(planChanges(tls([], []), next, TLS)).toEqual({ kind: 'reload', reason: 'instances added: c' })
+  })
+
+  it('refuses a next state whose instance uses a certificate it does not hold', () => {
+    expect(() => planChanges(tls([], []), tls(['c9'], []), TLS)).toThrow(RenderError)
+  })
+})
 
 describe('planChanges', () => {
   it.each(cases)('%s', (_name, applied, next, expected) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { RenderError, renderHaproxy, type RenderOptions } from '@/lb-agent/render'
-import type { RoutedInstance, RoutingState } from '@/provisioners/consul/layout'
+import type { RoutedCertificate, RoutedChallenge, RoutedInstance, RoutingState } from '@/provisioners/consul/layout'
 
 const OPTIONS: RenderOptions = {
   nodeName: 'lb-1',
@@ -24,10 +24,37 @@ function instance(id: string, overrides: Partial<RoutedInstance> = {}): RoutedIn
   }
 }
 
-const state = (instances: RoutedInstance[], revision = 7): RoutingState => ({
+const state = (
+  instances: RoutedInstance[],
+  revision = 7,
+  more: Partial<Pick<RoutingState, 'certificates' | 'challenges'>> = {},
+): RoutingState => ({
   revision,
   publishedAt: '2026-01-01T00:00:00.000Z',
   instances,
+  certificates: [],
+  challenges: [],
+  ...more,
+})
+
+/** A certificate as Consul holds it (the PEM is only armour here: the render does not parse it). */
+const certificate = (id: string): RoutedCertificate => ({
+  id,
+  revision: 1,
+  certificate: `-----BEGIN CERTIFICATE-----\r\nLEAF${id}\r\n-----END CERTIFICATE-----\r\n\r\n-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n`,
+  keyCiphertext: 'v1.k1.iv.tag.data',
+  fingerprint: 'ab'.repeat(32),
+  notAfter: '2027-01-01T00:00:00.000Z',
+})
+const keyOf = (id: string) => `-----BEGIN PRIVATE KEY-----\nKEY${id}\n-----END PRIVATE KEY-----\n`
+const keys = (...ids: string[]) => new Map(ids.map((id) => [id, keyOf(id)]))
+const challenge = (token: string, over: Partial<RoutedChallenge> = {}): RoutedChallenge => ({
+  token,
+  revision: 1,
+  keyAuthorization: `${token}.thumbprint_-1`,
+  hostname: 'a.test',
+  expiresAt: '2027-01-01T00:00:00.000Z',
+  ...over,
 })
 
 const SAMPLE = state([
@@ -61,7 +88,14 @@ describe('renderHaproxy', () => {
     const rendered = renderHaproxy(SAMPLE, OPTIONS)
     expect(rendered.config).toMatchSnapshot('haproxy.cfg')
     expect(rendered.hostsMap).toMatchSnapshot('hosts.map')
-    expect(Object.keys(rendered.files).sort()).toEqual(['crt-list.txt', 'maintenance.html', 'maintenance.http', 'unknown-host.html'])
+    expect(Object.keys(rendered.files).sort()).toEqual([
+      'challenges.map',
+      'crt-list.txt',
+      'maintenance.html',
+      'maintenance.http',
+      'unknown-host.html',
+    ])
+    expect(rendered.certificates).toEqual({})
     // HAProxy's own 503 (every appserver down) is the same page, as a whole HTTP response with the right length.
     const response = rendered.files['maintenance.http']!
     expect(response).toMatch(/^HTTP\/1\.0 503 Service Unavailable\r\n/)
@@ -199,19 +233,132 @@ describe('renderHaproxy', () => {
     expect(rendered.hostsMap.split('\n').filter(Boolean)).toHaveLength(20_000)
   })
 
-  it('lists each instance certificate with its hostnames as SNI filters, and serves HTTPS only once there is one (snapshot)', () => {
+  it('lists each certificate once, its SNI filters the hostnames the instances gave it, and serves HTTPS only then', () => {
     const none = renderHaproxy(state([instance('a')]), { ...OPTIONS, httpsPort: 8443 })
     expect(none.files['crt-list.txt']).toBe('')
     expect(none.config).not.toContain('fe_https')
     const withCerts = renderHaproxy(
-      state([
-        instance('b', { hostnames: ['b.test', 'Studio.B.test'], certificates: ['wildcard-hosting', 'b-custom'] }),
-        instance('a', { certificates: ['wildcard-hosting'] }),
-      ]),
+      state(
+        [
+          instance('b', {
+            hostnames: ['b.test', 'Studio.B.test', 'plain.b.test'],
+            certificates: [
+              { id: 'wildcard-hosting', hostnames: ['b.test'] },
+              { id: 'b-custom', hostnames: ['STUDIO.b.test'] },
+            ],
+          }),
+          instance('a', { certificates: [{ id: 'wildcard-hosting', hostnames: ['studio.a.hosting.test', 'a.hosting.test'] }] }),
+        ],
+        7,
+        { certificates: [certificate('wildcard-hosting'), certificate('b-custom'), certificate('unused')] },
+      ),
       { ...OPTIONS, httpsPort: 8443 },
+      keys('wildcard-hosting', 'b-custom', 'unused'),
     )
-    expect(withCerts.files['crt-list.txt']).toMatchSnapshot('crt-list.txt')
+    expect(withCerts.files['crt-list.txt']).toBe(
+      '/etc/tenon-lb/certs/b-custom.pem studio.b.test\n' +
+        '/etc/tenon-lb/certs/wildcard-hosting.pem a.hosting.test b.test studio.a.hosting.test\n',
+    )
     expect(withCerts.config).toContain(`ssl crt-list ${OPTIONS.configDir}/crt-list.txt alpn h2,http/1.1`)
-    expect(() => renderHaproxy(state([instance('c', { certificates: ['../etc/passwd'] })]), OPTIONS)).toThrow(/certificate reference/)
+    // Only the certificates an instance uses are written: an unused private key stays off the disk.
+    expect(Object.keys(withCerts.certificates).sort()).toEqual(['b-custom.pem', 'wildcard-hosting.pem'])
+  })
+
+  it('writes each certificate file as its key then its chain, without carriage returns or empty lines', () => {
+    const rendered = renderHaproxy(
+      state([instance('a', { certificates: [{ id: 'c1', hostnames: ['a.hosting.test'] }] })], 7, { certificates: [certificate('c1')] }),
+      OPTIONS,
+      keys('c1'),
+    )
+    expect(rendered.certificates['c1.pem']).toBe(
+      [
+        '-----BEGIN PRIVATE KEY-----',
+        'KEYc1',
+        '-----END PRIVATE KEY-----',
+        '-----BEGIN CERTIFICATE-----',
+        'LEAFc1',
+        '-----END CERTIFICATE-----',
+        '-----BEGIN CERTIFICATE-----',
+        'CA',
+        '-----END CERTIFICATE-----',
+        '',
+      ].join('\n'),
+    )
+    // The key is in no other file.
+    for (const content of [rendered.config, rendered.hostsMap, ...Object.values(rendered.files)]) expect(content).not.toContain('KEYc1')
+  })
+
+  it.each([
+    [
+      'a certificate for a hostname the instance does not route',
+      instance('bad', { certificates: [{ id: 'c1', hostnames: ['elsewhere.test'] }] }),
+      /instance bad: certificate c1 is for "elsewhere.test", which the instance does not route/,
+    ],
+    [
+      'a hostname with two certificates',
+      instance('bad', {
+        certificates: [
+          { id: 'c1', hostnames: ['bad.hosting.test'] },
+          { id: 'c2', hostnames: ['BAD.hosting.test'] },
+        ],
+      }),
+      /instance bad: hostname bad\.hosting\.test has two certificates, c1 and c2/,
+    ],
+    [
+      'a certificate id that is not a file name',
+      instance('bad', { certificates: [{ id: '../etc/passwd', hostnames: ['bad.hosting.test'] }] }),
+      /instance bad: certificate id "..\/etc\/passwd"/,
+    ],
+    [
+      'a certificate the state does not hold',
+      instance('bad', { certificates: [{ id: 'missing', hostnames: ['bad.hosting.test'] }] }),
+      /instance bad: certificate missing is not in the routing state/,
+    ],
+  ])('refuses %s, naming the instance', (_case, bad, message) => {
+    const err = refusal(() =>
+      renderHaproxy(state([instance('good'), bad], 7, { certificates: [certificate('c1'), certificate('c2')] }), OPTIONS, keys('c1', 'c2')),
+    )
+    expect(err.message).toMatch(message)
+    expect(err.instanceId).toBe('bad')
+  })
+
+  it('refuses a certificate without its private key, or with something else than PEM', () => {
+    const used = state([instance('a', { certificates: [{ id: 'c1', hostnames: ['a.hosting.test'] }] })], 7, {
+      certificates: [certificate('c1')],
+    })
+    expect(refusal(() => renderHaproxy(used, OPTIONS)).message).toBe('certificate c1: its private key is missing')
+    expect(refusal(() => renderHaproxy(used, OPTIONS, new Map([['c1', 'not a key']]))).message).toMatch(/not a PEM private key/)
+    const noChain = { ...used, certificates: [{ ...certificate('c1'), certificate: 'junk' }] }
+    expect(refusal(() => renderHaproxy(noChain, OPTIONS, keys('c1'))).message).toMatch(/does not start with a PEM certificate/)
+  })
+
+  it('answers HTTP-01 challenges from challenges.map before routing, on both frontends, whatever the Host', () => {
+    const rendered = renderHaproxy(
+      state([instance('a', { certificates: [{ id: 'c1', hostnames: ['a.hosting.test'] }] })], 7, {
+        certificates: [certificate('c1')],
+        challenges: [challenge('tokenB_0123456789abc'), challenge('tokenA_0123456789abc', { hostname: 'not-routed.example' })],
+      }),
+      { ...OPTIONS, httpsPort: 443 },
+      keys('c1'),
+    )
+    expect(rendered.files['challenges.map']).toBe(
+      '/.well-known/acme-challenge/tokenA_0123456789abc tokenA_0123456789abc.thumbprint_-1\n' +
+        '/.well-known/acme-challenge/tokenB_0123456789abc tokenB_0123456789abc.thumbprint_-1\n',
+    )
+    const rule =
+      '  http-request return status 200 content-type text/plain lf-string %[path,map(/etc/tenon-lb/challenges.map)] hdr cache-control no-store' +
+      ' if { path_beg /.well-known/acme-challenge/ } { path,map(/etc/tenon-lb/challenges.map) -m found }\n'
+    expect(rendered.config).toContain(`frontend fe_http\n  bind 0.0.0.0:80\n${rule}  use_backend`)
+    expect(rendered.config.split(rule)).toHaveLength(3)
+    // No challenge: an empty map (runtime `add map` needs the file loaded), the rule stays.
+    const none = renderHaproxy(state([]), OPTIONS)
+    expect(none.files['challenges.map']).toBe('')
+    expect(none.config).toContain(rule)
+  })
+
+  it('refuses a challenge whose token or key authorization could break the map', () => {
+    expect(refusal(() => renderHaproxy(state([], 7, { challenges: [challenge('short')] }), OPTIONS)).message).toMatch(/token/)
+    const spaced = challenge('tokenA_0123456789abc', { keyAuthorization: 'a.b c' })
+    expect(refusal(() => renderHaproxy(state([], 7, { challenges: [spaced] }), OPTIONS)).message).toMatch(/key authorization/)
   })
 })

@@ -39,6 +39,7 @@ describe('routedInstance', () => {
           backends: [{ appserverId: 'a1', address: 'http://127.0.0.1:4000', role: 'draining' }],
           healthPath: '/heartbeat',
           maintenance: true,
+          certificates: [],
         },
         7,
       ),
@@ -52,6 +53,30 @@ describe('routedInstance', () => {
       maintenance: true,
       certificates: [],
     })
+  })
+})
+
+describe('routedInstance with certificates', () => {
+  it('copies which certificate serves which hostnames, in a stable order', () => {
+    const routed = routedInstance(
+      {
+        instanceId: 'i1',
+        slug: 'one',
+        hostnames: ['one.hosting.test', 'studio.one.hosting.test', 'courses.example.org'],
+        backends: [],
+        healthPath: '/heartbeat',
+        maintenance: true,
+        certificates: [
+          { id: 'custom-1', hostnames: ['courses.example.org'] },
+          { id: 'wildcard', hostnames: ['studio.one.hosting.test', 'one.hosting.test'] },
+        ],
+      },
+      7,
+    )
+    expect(routed.certificates).toEqual([
+      { id: 'custom-1', hostnames: ['courses.example.org'] },
+      { id: 'wildcard', hostnames: ['one.hosting.test', 'studio.one.hosting.test'] },
+    ])
   })
 })
 
@@ -91,6 +116,7 @@ describe('nodeStatus', () => {
     lastError: null,
     lastErrorAt: null,
     lastSeen: '2026-11-26T09:59:59Z',
+    publicAddresses: [],
     ...over,
   })
   it.each<[string, Partial<LoadBalancerNode>, number | null, string]>([

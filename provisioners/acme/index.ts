@@ -1,0 +1,2 @@
+export { createAcmeCa, ZAcmeCaOptions, ZAcmeOrderRequest, type AcmeCaOptions } from './ca'
+export { ariCertId, describeIssuedChain, readLeafFields, serialHex, splitPemChain, CertificateChainError } from './certificate'
