@@ -44,7 +44,7 @@ function toApiError(status: number, body: unknown): ApiError {
   }
 }
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 /**
  * Calls the API. With a schema, a successful response is checked against it (the shapes are in

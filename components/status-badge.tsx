@@ -49,6 +49,15 @@ const VARIANT: Record<string, Variant> = {
   // an instance's hostnames (what clients see of its routing)
   served: 'green',
   'maintenance page': 'amber',
+  // domains: their DNS records in the hosting zone ("unmanaged": no DNS provider), custom domains' verification
+  synced: 'green',
+  deleting: 'amber',
+  unmanaged: 'neutral',
+  verified: 'green',
+  // certificates (pending, failed and expired as above)
+  issuing: 'blue',
+  valid: 'green',
+  renewing: 'blue',
 }
 
 export function StatusBadge({ status, className }: { status: string; className?: string }) {

@@ -18,11 +18,15 @@ import { Field, fieldAria } from './ui/field'
 import { Input } from './ui/input'
 
 /**
- * A destructive action confirmed by typing the instance's slug again (the API checks it too, as `?confirm=`):
- * the button stays disabled until it matches. Archive and "destroy data now" use it.
+ * A destructive action confirmed by typing a name again (the API checks it too, as `?confirm=`): the button stays
+ * disabled until it matches. Archive and "destroy data now" ask for the instance's slug; removing a custom domain, for
+ * its hostname.
  */
 export function TypedConfirmDialog(props: {
+  /** the value to type */
   slug: string
+  /** what that value is, in the sentence and as the field's label; default "slug" */
+  noun?: string
   trigger: ReactNode
   triggerSize?: 'sm'
   title: string
@@ -40,6 +44,7 @@ export function TypedConfirmDialog(props: {
   const [error, setError] = useState<string | undefined>()
   const [message, setMessage] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  const noun = props.noun ?? 'slug'
 
   const submit = async (e: React.FormEvent<HTMLFormElement>) => {
     e.preventDefault()
@@ -80,7 +85,7 @@ export function TypedConfirmDialog(props: {
         <form onSubmit={submit}>
           <AlertDialogTitle>{props.title}</AlertDialogTitle>
           <AlertDialogDescription>
-            {props.description} To confirm, type its slug <span className="font-mono font-semibold text-neutral-900">{props.slug}</span>{' '}
+            {props.description} To confirm, type its {noun} <span className="font-mono font-semibold text-neutral-900">{props.slug}</span>{' '}
             below.
           </AlertDialogDescription>
           {message ? (
@@ -88,7 +93,7 @@ export function TypedConfirmDialog(props: {
               {message}
             </Alert>
           ) : null}
-          <Field id={props.fieldId} label="Slug" error={error} className="mt-4">
+          <Field id={props.fieldId} label={noun.charAt(0).toUpperCase() + noun.slice(1)} error={error} className="mt-4">
             <Input
               value={typed}
               onChange={(e) => setTyped(e.target.value)}

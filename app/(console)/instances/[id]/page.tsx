@@ -17,6 +17,7 @@ import { findReadableInstance } from '@/lib/instances/get-instance'
 import { toInstance } from '@/lib/instances/to-instance'
 import { orNotFound, pageContext, param, type SearchParams } from '../../_lib/page-actor'
 import { DeploymentsSection } from './deployments-section'
+import { DomainsSection } from './domains-section'
 import { ResourcesSection } from './resources-section'
 import { RoutingSection } from './routing-section'
 
@@ -163,6 +164,8 @@ export default async function InstancePage({ params, searchParams }: { params: P
       />
 
       <RoutingSection db={db} actor={actor} instanceId={instance.id} archived={archived} />
+
+      <DomainsSection db={db} actor={actor} instanceId={instance.id} archived={archived} />
 
       <ResourcesSection db={db} actor={actor} instance={instance} />
 

@@ -1,0 +1,103 @@
+'use client'
+
+import { RefreshCw, Trash2 } from 'lucide-react'
+import { useRouter } from 'next/navigation'
+import { useEffect, useRef, useState } from 'react'
+import { api } from './api-client'
+import { TypedConfirmDialog } from './typed-confirm-dialog'
+import { Button, type ButtonProps } from './ui/button'
+
+/**
+ * How long after "check now" or "retry" the page is read once more. Both answer at once and a job does the work
+ * within a second or two; a check that finds nothing, or an order that fails again, writes no audit event, so the
+ * live updates would not show its outcome.
+ */
+const FOLLOW_UP_MS = 2500
+
+/** A POST that needs no confirmation and answers at once; the page is refreshed now and once the job is likely done. */
+function JobButton({
+  path,
+  label,
+  children,
+  variant = 'secondary',
+}: {
+  path: string
+  label: string
+  children: React.ReactNode
+  variant?: ButtonProps['variant']
+}) {
+  const router = useRouter()
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const followUp = useRef<ReturnType<typeof setTimeout> | null>(null)
+  useEffect(
+    () => () => {
+      if (followUp.current) clearTimeout(followUp.current)
+    },
+    [],
+  )
+  const run = async () => {
+    setBusy(true)
+    setError(null)
+    const result = await api('POST', path, {})
+    setBusy(false)
+    if (!result.ok) return setError(result.error.message)
+    router.refresh()
+    if (followUp.current) clearTimeout(followUp.current)
+    followUp.current = setTimeout(() => router.refresh(), FOLLOW_UP_MS)
+  }
+  return (
+    <div className="space-y-1">
+      <Button variant={variant} size="sm" onClick={run} disabled={busy} aria-label={label}>
+        {children}
+      </Button>
+      {error ? (
+        <p role="alert" className="max-w-xs text-xs break-words text-red-700">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  )
+}
+
+/** Looks for a custom domain's records now; an expired verification starts a new period. */
+export function CheckDomainButton({ domainId, hostname, expired }: { domainId: string; hostname: string; expired: boolean }) {
+  const text = expired ? 'Check again' : 'Check now'
+  return (
+    <JobButton path={`/api/v1/domains/${domainId}/check`} label={`${text}: ${hostname}`}>
+      <RefreshCw aria-hidden /> {text}
+    </JobButton>
+  )
+}
+
+/** Staff order an ACME certificate now (after fixing what made it fail); the CA's rate-limit budget still applies. */
+export function RetryCertificateButton({ certificateId, names }: { certificateId: string; names: string }) {
+  return (
+    <JobButton path={`/api/v1/certificates/${certificateId}/retry`} label={`Retry the certificate for ${names}`}>
+      <RefreshCw aria-hidden /> Retry
+    </JobButton>
+  )
+}
+
+/** Removing a custom domain asks for its hostname again; its routing and its certificate go with it. */
+export function RemoveDomainDialog({ domainId, hostname }: { domainId: string; hostname: string }) {
+  return (
+    <TypedConfirmDialog
+      slug={hostname}
+      noun="hostname"
+      trigger={
+        <>
+          <Trash2 aria-hidden /> Remove<span className="sr-only"> {hostname}</span>
+        </>
+      }
+      triggerSize="sm"
+      title={`Remove ${hostname}?`}
+      description="The instance stops answering on it, and its certificate is deleted. Adding it again means proving you control it again."
+      method="DELETE"
+      path={`/api/v1/domains/${domainId}`}
+      confirmLabel="Remove domain"
+      busyLabel="Removing…"
+      fieldId={`confirm-hostname-${domainId}`}
+    />
+  )
+}
