@@ -70,7 +70,7 @@ export function AddDomainDialog({ instanceId }: { instanceId: string }) {
           <Plus aria-hidden /> Add domain
         </Button>
       </DialogTrigger>
-      <DialogContent className={added ? 'max-w-4xl' : undefined}>
+      <DialogContent className={added ? 'max-w-5xl' : undefined}>
         {added ? (
           <div data-testid="domain-added">
             <DialogTitle>Create these DNS records for {added.hostname}</DialogTitle>

@@ -8,11 +8,11 @@ import { TypedConfirmDialog } from './typed-confirm-dialog'
 import { Button, type ButtonProps } from './ui/button'
 
 /**
- * How long after "check now" or "retry" the page is read once more. Both answer at once and a job does the work
- * within a second or two; a check that finds nothing, or an order that fails again, writes no audit event, so the
- * live updates would not show its outcome.
+ * When, after "check now" or "retry", the page is read again. Both answer at once and a job does the work within a
+ * few seconds; a check that finds nothing, or an order that fails again, writes no audit event, so the live updates
+ * would not show its outcome.
  */
-const FOLLOW_UP_MS = 2500
+const FOLLOW_UPS_MS = [2500, 6000]
 
 /** A POST that needs no confirmation and answers at once; the page is refreshed now and once the job is likely done. */
 function JobButton({
@@ -29,13 +29,9 @@ function JobButton({
   const router = useRouter()
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | null>(null)
-  const followUp = useRef<ReturnType<typeof setTimeout> | null>(null)
-  useEffect(
-    () => () => {
-      if (followUp.current) clearTimeout(followUp.current)
-    },
-    [],
-  )
+  const followUps = useRef<ReturnType<typeof setTimeout>[]>([])
+  const cancelFollowUps = () => followUps.current.splice(0).forEach(clearTimeout)
+  useEffect(() => cancelFollowUps, [])
   const run = async () => {
     setBusy(true)
     setError(null)
@@ -43,8 +39,8 @@ function JobButton({
     setBusy(false)
     if (!result.ok) return setError(result.error.message)
     router.refresh()
-    if (followUp.current) clearTimeout(followUp.current)
-    followUp.current = setTimeout(() => router.refresh(), FOLLOW_UP_MS)
+    cancelFollowUps()
+    followUps.current = FOLLOW_UPS_MS.map((ms) => setTimeout(() => router.refresh(), ms))
   }
   return (
     <div className="space-y-1">

@@ -5,8 +5,8 @@ import { useEffect, useState } from 'react'
 
 /** How long after the due time the job has likely run (the queue polls every couple of seconds). */
 const SETTLE_MS = 3000
-/** Refreshes per due time: a job picked up late still shows, and a job that never runs costs three reads. */
-const ROUNDS = 3
+/** Refreshes per due time: a job picked up late still shows, and a job that never runs costs four reads. */
+const ROUNDS = 4
 /** Due times further away are left to the next visit. */
 const MAX_WAIT_MS = 3_600_000
 /** Due times this far past belong to a job that is late or gone (the reconciler re-sends it); refreshing will not help. */

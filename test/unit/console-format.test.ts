@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { bytesToBase64 } from '@/components/base64'
+import { nextRefreshAt } from '@/components/next-refresh'
 import { relativeTime } from '@/components/relative-time'
+import type { TCertificateSummary, TDomain, TInstanceDomains } from '@/lib/domains/schemas'
 
 const NOW = Date.parse('2026-11-26T12:00:00.000Z')
 const at = (seconds: number) => new Date(NOW + seconds * 1000).toISOString()
@@ -36,5 +38,97 @@ describe('bytesToBase64', () => {
     const bytes = new Uint8Array(length)
     for (let i = 0; i < length; i++) bytes[i] = (i * 131 + 7) % 256
     expect(bytesToBase64(bytes)).toBe(Buffer.from(bytes).toString('base64'))
+  })
+})
+
+describe('nextRefreshAt', () => {
+  const T = (minutes: number) => at(minutes * 60)
+  const certificate = (fields: Partial<TCertificateSummary>): TCertificateSummary => ({
+    id: 'c1',
+    source: 'acme',
+    scope: 'custom',
+    state: 'valid',
+    hostnames: ['shop.example.test'],
+    issuer: null,
+    notAfter: null,
+    fingerprint: null,
+    lastAttemptAt: null,
+    lastError: null,
+    nextAttemptAt: null,
+    renewAt: null,
+    ...fields,
+  })
+  const domain = (fields: Partial<TDomain>): TDomain => ({
+    id: 'd1',
+    instanceId: 'i1',
+    hostname: 'shop.example.test',
+    state: 'verified',
+    verificationExpiresAt: T(60 * 24 * 7),
+    verifiedAt: null,
+    lastCheckedAt: null,
+    nextCheckAt: null,
+    lastCheckError: null,
+    pointsHere: null,
+    acmeDelegated: false,
+    records: [],
+    certificate: null,
+    createdAt: T(-10),
+    ...fields,
+  })
+  const data = (
+    domains: TDomain[],
+    hostnameCertificates: (TCertificateSummary | null)[] = [],
+  ): Pick<TInstanceDomains, 'domains' | 'hostnames'> => ({
+    domains,
+    hostnames: hostnameCertificates.map((c, i) => ({
+      hostname: `h${i}.hosting.test`,
+      role: 'lms',
+      dnsState: 'unmanaged',
+      dnsError: null,
+      certificate: c,
+    })),
+  })
+
+  it('is null when nothing is scheduled', () => {
+    expect(nextRefreshAt(data([]))).toBeNull()
+    expect(
+      nextRefreshAt(data([domain({ verifiedAt: T(-5), certificate: certificate({ state: 'valid', renewAt: T(60 * 24 * 30) }) })], [null])),
+    ).toBeNull()
+    // Given up: a person must retry.
+    expect(
+      nextRefreshAt(data([domain({ verifiedAt: T(-5), certificate: certificate({ state: 'failed', lastAttemptAt: T(-4) }) })])),
+    ).toBeNull()
+  })
+
+  it("is a pending domain's next check", () => {
+    expect(nextRefreshAt(data([domain({ state: 'pending', nextCheckAt: T(2) })]))).toBe(T(2))
+    // Expired and verified domains are not checked on their own.
+    expect(nextRefreshAt(data([domain({ state: 'expired', nextCheckAt: null, lastCheckedAt: T(-1) })]))).toBeNull()
+  })
+
+  it("is a certificate's scheduled attempt, or when an order due now became due", () => {
+    expect(
+      nextRefreshAt(
+        data([domain({ verifiedAt: T(-1), certificate: certificate({ state: 'pending', nextAttemptAt: T(5), lastAttemptAt: T(-1) }) })]),
+      ),
+    ).toBe(T(5))
+    // Created when the domain was verified, not ordered yet: due since then.
+    expect(nextRefreshAt(data([domain({ verifiedAt: T(-1), certificate: certificate({ state: 'pending' }) })]))).toBe(T(-1))
+    // Being ordered: since the order started.
+    expect(nextRefreshAt(data([domain({ verifiedAt: T(-3), certificate: certificate({ state: 'issuing', lastAttemptAt: T(-2) }) })]))).toBe(
+      T(-2),
+    )
+    expect(nextRefreshAt(data([], [certificate({ scope: 'instance', state: 'renewing', lastAttemptAt: T(-1) })]))).toBe(T(-1))
+    // An own hostname's certificate due with nothing to date it: not guessed.
+    expect(nextRefreshAt(data([], [certificate({ scope: 'instance', state: 'pending' })]))).toBeNull()
+  })
+
+  it('is the soonest of all', () => {
+    const domains = [
+      domain({ id: 'a', state: 'pending', nextCheckAt: T(30) }),
+      domain({ id: 'b', verifiedAt: T(-9), certificate: certificate({ state: 'pending', nextAttemptAt: T(4) }) }),
+    ]
+    expect(nextRefreshAt(data(domains, [certificate({ scope: 'instance', state: 'valid', nextAttemptAt: T(3) })]))).toBe(T(3))
+    expect(nextRefreshAt(data(domains))).toBe(T(4))
   })
 })

@@ -4,7 +4,9 @@ import { notFound } from 'next/navigation'
 import { AlertTriangle, ShieldCheck } from 'lucide-react'
 import { CERTIFICATE_SOURCE_LABEL, needsAttention, When } from '@/components/certificate-details'
 import { RetryCertificateButton } from '@/components/domain-actions'
+import { certificateDue } from '@/components/next-refresh'
 import { PageHeader } from '@/components/page-header'
+import { RefreshAt } from '@/components/refresh-at'
 import { StatusBadge } from '@/components/status-badge'
 import { Alert } from '@/components/ui/alert'
 import { EmptyState } from '@/components/ui/empty-state'
@@ -49,8 +51,14 @@ function ServesCell({ item }: { item: Item }) {
 function CertificateRow({ item, now }: { item: Item; now: number }) {
   const attention = needsAttention(item)
   return (
-    <TR data-testid="certificate" data-state={item.state} data-source={item.source} data-attention={attention}>
-      <TD>
+    <TR
+      data-testid="certificate"
+      data-state={item.state}
+      data-source={item.source}
+      data-attention={attention}
+      data-last-attempt={item.lastAttemptAt ?? undefined}
+    >
+      <TD className="min-w-48">
         <ul className="space-y-0.5 font-mono text-xs break-all">
           {item.hostnames.map((h) => (
             <li key={h}>{h}</li>
@@ -112,9 +120,12 @@ export default async function CertificatesPage({ searchParams }: { searchParams:
   const cursor = param((await searchParams).cursor)
   const { page, now, problem } = await readPage(db, actor, cursor)
   const acme = Boolean(getConfig().acme)
+  // The soonest attempt on this page: an order that fails and waits again announces nothing, so read the page then.
+  const due = page.items.flatMap((c) => certificateDue(c, null) ?? []).sort((a, b) => Date.parse(a) - Date.parse(b))[0]
 
   return (
     <>
+      {due ? <RefreshAt key={due} at={due} /> : null}
       <PageHeader
         title="Certificates"
         description="What the load balancers serve over HTTPS: issued and renewed here by ACME, or uploaded by clients for their domains. Those that need attention come first, then the soonest to expire."

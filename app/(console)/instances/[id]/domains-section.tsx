@@ -4,6 +4,7 @@ import { CertificateDetails, When } from '@/components/certificate-details'
 import { DnsRecords } from '@/components/dns-records'
 import { CheckDomainButton, RemoveDomainDialog } from '@/components/domain-actions'
 import { formatDateTime } from '@/components/format'
+import { nextRefreshAt } from '@/components/next-refresh'
 import { RefreshAt } from '@/components/refresh-at'
 import { StatusBadge } from '@/components/status-badge'
 import { UploadCertificateDialog } from '@/components/upload-certificate-dialog'
@@ -173,15 +174,6 @@ function OwnHostnames({ data, now }: { data: TInstanceDomains; now: number }) {
   )
 }
 
-/** The soonest scheduled check of a pending domain or attempt of a certificate shown here, if any. */
-function nextScheduled(data: TInstanceDomains): string | null {
-  const times = [
-    ...data.domains.flatMap((d) => (d.state === 'pending' && d.nextCheckAt ? [d.nextCheckAt] : [])),
-    ...[...data.domains, ...data.hostnames].flatMap((x) => (x.certificate?.nextAttemptAt ? [x.certificate.nextAttemptAt] : [])),
-  ]
-  return times.length ? times.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)) : null
-}
-
 /** When the page read the domains: what "in 3 d" and "5 min ago" are relative to. */
 async function readDomains(db: Db, actor: UserActor, instanceId: string): Promise<{ data: TInstanceDomains; now: number }> {
   const data = await listInstanceDomains(db, getConfig(), actor, instanceId)
@@ -206,7 +198,7 @@ export async function DomainsSection({
   archived: boolean
 }) {
   const { data, now } = await readDomains(db, actor, instanceId)
-  const next = archived ? null : nextScheduled(data)
+  const next = archived ? null : nextRefreshAt(data)
 
   return (
     <section className="mt-6 space-y-3" aria-labelledby="domains-heading" data-testid="domains">
