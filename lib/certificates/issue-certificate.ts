@@ -182,7 +182,7 @@ async function fail(
   const now = ctx.now()
   const text = message(err)
   // Configuration problems need a person; so does a first issuance that keeps failing.
-  const needsPerson = err instanceof AcmeNotConfiguredError || err instanceof ChallengeSetupError || err instanceof LbKeysMissingError
+  const needsPerson = [AcmeNotConfiguredError, ChallengeSetupError, LbKeysMissingError].some((kind) => causedBy(err, kind))
   const giveUp = needsPerson || (!cert.certificate && cert.attempts >= MAX_FIRST_ATTEMPTS)
   const state = afterFailure(before, giveUp)
   const retryAfterMs = err instanceof ProvisionerError ? err.retryAfterMs : undefined
@@ -224,6 +224,16 @@ async function audit(
       after,
     }),
   )
+}
+
+/** Whether `err` or one of its causes is a `kind` (the ACME adapter wraps what the solver throws). */
+function causedBy(err: unknown, kind: abstract new (...args: never[]) => Error): boolean {
+  let e: unknown = err
+  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
+    if (e instanceof kind) return true
+    e = (e as Error).cause
+  }
+  return false
 }
 
 function message(err: unknown): string {

@@ -3,6 +3,7 @@ import type { Actor } from '@/lib/auth/actor'
 import { assertStaff } from '@/lib/auth/policy'
 import type { Db } from '@/lib/db/client'
 import { ZCertificateSummary } from '@/lib/domains/schemas'
+import { countFailingCertificates } from './count-failing'
 import { toCertificateSummary } from './to-certificate'
 
 export const ZCertificateListItem = ZCertificateSummary.extend({
@@ -40,7 +41,7 @@ export async function listCertificates(db: Db, actor: Actor, query: z.infer<type
     include: { instance: { select: { id: true, slug: true, name: true } }, domain: { select: { id: true, hostname: true } } },
   })
   const byId = new Map(rows.map((r) => [r.id, r]))
-  const failing = await db.certificate.count({ where: { OR: [{ state: { in: ['failed', 'expired'] } }, { lastError: { not: null } }] } })
+  const failing = await countFailingCertificates(db)
   return {
     items: page.flatMap((id) => {
       const r = byId.get(id)

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import path from 'node:path'
 import { z } from 'zod'
 
@@ -11,6 +12,12 @@ const bool = (fallback: boolean) =>
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 
 const KEYS_PATTERN = /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]{43,44}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]{43,44})*$/
 
@@ -303,6 +310,7 @@ export const ZConfigEnv = z.object({
   DNS_TTL_SECONDS: z.coerce.number().int().min(300).max(2592000).default(300).describe('TTL of the records Tenon writes.'),
   DNS_LB_ADDRESSES: z
     .string()
+    .refine((v) => list(v).every((a) => isIP(a) !== 0), 'must be IPv4 or IPv6 addresses, comma-separated')
     .optional()
     .describe(
       "Comma-separated IPv4/IPv6 addresses the hosting zone's records point at. Unset: the addresses the load-balancer agents report (LB_PUBLIC_ADDRESSES).",
@@ -389,6 +397,7 @@ export const ZConfigEnv = z.object({
     ),
   LB_PUBLIC_ADDRESSES: z
     .string()
+    .refine((v) => list(v).every((a) => isIP(a) !== 0), 'must be IPv4 or IPv6 addresses, comma-separated')
     .optional()
     .describe("lb-agent: comma-separated addresses clients reach this node at; the hosting zone's records point at them."),
   MYSQLDUMP_PATH: z.string().min(1).default('mysqldump').describe('The mysqldump (or mariadb-dump) program used for final exports.'),
@@ -557,12 +566,6 @@ function exportS3Config(e: TConfigEnv): { cluster: string; bucket: string } | un
   }
   return { cluster: e.ARCHIVE_EXPORT_S3_CLUSTER, bucket: e.ARCHIVE_EXPORT_S3_BUCKET }
 }
-
-const list = (value: string) =>
-  value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
 
 function nomadConfig(e: TConfigEnv): NomadConfig | undefined {
   if (!e.NOMAD_ADDR) {

@@ -38,6 +38,7 @@ export async function reconcileDns(ctx: DomainContext): Promise<DnsDriftReport> 
   }
 
   const queue = new Set<string>()
+  const drifted: string[] = []
   for (const instance of instances) {
     const ledgerRows = byInstance.get(instance.id) ?? []
     if (instance.status === 'archived') {
@@ -50,7 +51,10 @@ export async function reconcileDns(ctx: DomainContext): Promise<DnsDriftReport> 
     const ledger: LedgerRecord[] = ledgerRows.map((r) => {
       const actual = inZone.get(`${r.name} ${r.type}`)
       const same = actual && actual.ttl === r.ttl && [...actual.values].sort().join(' ') === [...r.values].sort().join(' ')
-      if (r.state === 'synced' && !same) report.drifted++
+      if (r.state === 'synced' && !same) {
+        report.drifted++
+        drifted.push(r.id)
+      }
       // What the zone really holds decides: a set edited or deleted by hand is written again.
       return { name: r.name, type: r.type, values: r.values, ttl: r.ttl, state: same ? r.state : 'pending' }
     })
@@ -58,6 +62,8 @@ export async function reconcileDns(ctx: DomainContext): Promise<DnsDriftReport> 
     if (plan.write.length || plan.remove.length) queue.add(instance.id)
   }
 
+  // The sync job plans from the ledger: sets changed behind our back are marked to be written again.
+  if (drifted.length) await ctx.db.dnsRecord.updateMany({ where: { id: { in: drifted }, state: 'synced' }, data: { state: 'pending' } })
   for (const row of rows.filter((r) => !r.instanceId)) {
     await dns.remove(row.name, row.type as DnsRecordType)
     await ctx.db.dnsRecord.delete({ where: { id: row.id } })

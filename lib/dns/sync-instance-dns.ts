@@ -1,4 +1,5 @@
 import { getBlueprint } from '@/lib/blueprints'
+import { QUEUES } from '@/lib/jobs/queues'
 import type { DomainContext } from '@/lib/domains/domain-context'
 import { ProvisionerError, type DnsRecordType } from '@/provisioners/types'
 import { loadBalancerAddresses } from './lb-addresses'
@@ -82,4 +83,19 @@ async function recordFailure(ctx: DomainContext, id: string, attempts: number, e
     where: { id, state: 'deleting' },
     data: { attempts: attempts + 1, lastError: message.slice(0, 1000) },
   })
+}
+
+/**
+ * The dns.sync job: a provider that says how long to wait (429 with Retry-After) gets exactly that — the job is sent
+ * again for then, rather than retried on pg-boss's own schedule; other failures are thrown for pg-boss to retry.
+ */
+export async function syncDnsOrWait(ctx: DomainContext, instanceId: string): Promise<DnsSyncReport | { waitingUntil: string }> {
+  try {
+    return await syncInstanceDns(ctx, instanceId)
+  } catch (err) {
+    if (!(err instanceof ProvisionerError) || !err.retryable || !err.retryAfterMs) throw err
+    const startAfter = new Date(ctx.now().getTime() + err.retryAfterMs)
+    await ctx.jobs.send(QUEUES.syncDns.name, { instanceId }, { startAfter })
+    return { waitingUntil: startAfter.toISOString() }
+  }
 }

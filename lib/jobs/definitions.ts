@@ -24,7 +24,7 @@ import { reconcileCertificates } from '@/lib/certificates/reconcile-certificates
 import { removeDeliveredCertificate } from '@/lib/certificates/remove-certificate'
 import { renewCertificates } from '@/lib/certificates/renew-certificates'
 import { reconcileDns } from '@/lib/dns/reconcile-dns'
-import { syncInstanceDns } from '@/lib/dns/sync-instance-dns'
+import { syncDnsOrWait } from '@/lib/dns/sync-instance-dns'
 import type { DomainContext } from '@/lib/domains/domain-context'
 import { verifyDomain } from '@/lib/domains/verify-domain'
 import { expireCredentials } from './expire-credentials'
@@ -103,7 +103,7 @@ export const publishRoutingJob = define(QUEUES.publishRouting, instanceId, async
   return { published: true }
 })
 
-export const syncDnsJob = define(QUEUES.syncDns, instanceId, (p, { domains }) => syncInstanceDns(domains, p.instanceId))
+export const syncDnsJob = define(QUEUES.syncDns, instanceId, (p, { domains }) => syncDnsOrWait(domains, p.instanceId))
 export const reconcileDnsJob = define(QUEUES.reconcileDns, z.object({}).passthrough(), (_p, { domains }) => reconcileDns(domains))
 export const verifyDomainJob = define(
   QUEUES.verifyDomain,

@@ -10,4 +10,6 @@ export const ENCRYPTED_COLUMNS = [
   { table: 'resources', column: 'password' },
   { table: 'resources', column: 'pending_password' },
   { table: 'resources', column: 'credentials' },
+  { table: 'certificates', column: 'private_key' },
+  { table: 'acme_accounts', column: 'account_key' },
 ] as const

@@ -414,8 +414,12 @@ export function createConsulRouter(options: ConsulRouterOptions): ConsulRouter {
       const services = (await ourServices()).map((s) => ({ id: s.ID, instanceId: s.Meta?.instanceId, appserverId: s.Meta?.appserverId }))
       return { revision: revision.success ? revision.data : null, instances, certificates, challenges, agents: await agents(), services }
     },
-    // The load balancers serve the instance's own hostname (https once [domains-tls] issues its certificate).
-    siteUrl: (routing) => (routing.maintenance || !routing.hostnames[0] ? null : `http://${routing.hostnames[0]}`),
+    // The load balancers serve the instance's own hostname: over HTTPS once a certificate covers it.
+    siteUrl: (routing) => {
+      const host = routing.hostnames[0]
+      if (routing.maintenance || !host) return null
+      return routing.certificates.some((c) => c.hostnames.includes(host)) ? `https://${host}` : `http://${host}`
+    },
     close() {
       consul.destroy()
     },

@@ -7,6 +7,7 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { systemActor } from '@/lib/auth/actor'
 import { issueCertificate } from '@/lib/certificates/issue-certificate'
+import { removeDeliveredCertificate } from '@/lib/certificates/remove-certificate'
 import { uploadCertificate } from '@/lib/certificates/upload-certificate'
 import { renewCertificates } from '@/lib/certificates/renew-certificates'
 import { createDeployment } from '@/lib/deployments/create-deployment'
@@ -253,5 +254,19 @@ describe('domains and certificates end to end', () => {
     expect(failed.fingerprint).toBe(cert.fingerprint)
     const alert = await env.db.auditEntry.findFirst({ where: { targetId: cert.id, action: 'certificate.renewal_failed' } })
     expect(alert).not.toBeNull()
+  }, 60_000)
+
+  it("the zone's wildcard serves an instance's main hostname while it has no certificate of its own", async () => {
+    const zoneCert = await servedCertificate({ instanceId: null })
+    const own = await servedCertificate({ instanceId: instance.id })
+    await env.db.certificate.delete({ where: { id: own.id } })
+    expect(await removeDeliveredCertificate(ctx, own.id, instance.id)).toBe('removed')
+    await waitFor(
+      'zone served',
+      async () => (await servedFingerprint(`${instance.slug}.${ZONE}`).catch(() => '')) === zoneCert.fingerprint,
+      20_000,
+    )
+    // a wildcard stands for one label: studio.SLUG.ZONE is not the zone certificate's
+    expect(await servedFingerprint(`studio.${instance.slug}.${ZONE}`).catch(() => 'none')).not.toBe(own.fingerprint)
   }, 60_000)
 })

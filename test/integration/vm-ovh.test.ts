@@ -135,7 +135,8 @@ describe('OVH driver: API calls', () => {
 
 describe('OVH driver: instances', () => {
   it('creates an instance with its own SSH key and cloud-init, then sees it boot', async () => {
-    double.slowBoot(400)
+    // long enough that the first look, after the checks below, still sees it building on a loaded machine
+    double.slowBoot(3000)
     const s = spec({ PLATFORM_NAME: 'Demo', SECRET_PASSWORD: SECRET })
     const driver = makeDriver()
     const ref = await driver.create(s, log)

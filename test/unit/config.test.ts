@@ -51,6 +51,11 @@ describe('parseConfig', () => {
         reconcileIntervalMs: 30_000,
       },
       resources: { retentionDays: 30, retryLimit: 6, exportDir: '.data/exports', exportS3: undefined, mysqldumpPath: 'mysqldump' },
+      dns: undefined,
+      domains: { resolvers: undefined, verificationDays: 7 },
+      acme: undefined,
+      certificates: { renewDays: 30, renewalCron: '17 3 * * *', alertDays: 14, lbKeys: undefined },
+      alerts: { webhookUrl: undefined, emails: [] },
       crashPoint: undefined,
       ovh: undefined,
       nomad: undefined,
@@ -68,6 +73,7 @@ describe('parseConfig', () => {
         statsSocket: '/run/haproxy/tenon.sock',
         haproxyBin: 'haproxy',
         heartbeatMs: 10_000,
+        publicAddresses: [],
         runAs: undefined,
         socketGroup: undefined,
         syslog: undefined,
@@ -163,6 +169,27 @@ describe('parseConfig', () => {
       ROLLOUT_MIN_AGE_DAYS: '14',
       ROLLOUT_CONCURRENCY: '20',
       ROLLOUT_FAILURE_BUDGET_PERCENT: '5',
+      GANDI_TOKEN: 'gt',
+      GANDI_API_URL: 'https://dns.example.org/v5/livedns/',
+      DNS_TTL_SECONDS: '600',
+      DNS_LB_ADDRESSES: '192.0.2.1, 2001:db8::1',
+      DNS_RESOLVERS: '192.0.2.53,192.0.2.54:5353',
+      DOMAIN_VERIFICATION_DAYS: '3',
+      ACME_DIRECTORY_URL: 'https://acme.example.org/directory',
+      ACME_EMAIL: 'certs@example.org',
+      ACME_CA_BUNDLE: '/etc/tenon/acme-ca.pem',
+      ACME_CERTIFICATES_PER_WEEK: '300',
+      ACME_DUPLICATES_PER_WEEK: '4',
+      ACME_FAILURES_PER_HOUR: '3',
+      ACME_ORDERS_PER_3_HOURS: '100',
+      ACME_BUDGET_RESERVE_PERCENT: '20',
+      CERTIFICATE_RENEW_DAYS: '20',
+      CERTIFICATE_RENEWAL_SCHEDULE: '0 4 * * *',
+      CERTIFICATE_ALERT_DAYS: '10',
+      ALERT_WEBHOOK_URL: 'https://hooks.example.org/tenon',
+      ALERT_EMAIL: 'ops@example.org, oncall@example.org',
+      LB_CERTIFICATE_KEYS: `lb1:${'B'.repeat(43)}=`,
+      LB_PUBLIC_ADDRESSES: '192.0.2.1',
     })
     expect(config).toEqual({
       nodeEnv: 'development',
@@ -208,6 +235,23 @@ describe('parseConfig', () => {
         exportS3: { cluster: 's3-backups', bucket: 'acme-tenon-exports' },
         mysqldumpPath: '/usr/bin/mariadb-dump',
       },
+      dns: {
+        provider: 'gandi',
+        apiUrl: 'https://dns.example.org/v5/livedns',
+        token: 'gt',
+        ttl: 600,
+        lbAddresses: ['192.0.2.1', '2001:db8::1'],
+      },
+      domains: { resolvers: ['192.0.2.53', '192.0.2.54:5353'], verificationDays: 3 },
+      acme: {
+        directoryUrl: 'https://acme.example.org/directory',
+        email: 'certs@example.org',
+        caBundlePath: '/etc/tenon/acme-ca.pem',
+        limits: { certificatesPerWeek: 300, duplicatesPerWeek: 4, failuresPerHour: 3, ordersPer3Hours: 100 },
+        reserve: 0.2,
+      },
+      certificates: { renewDays: 20, renewalCron: '0 4 * * *', alertDays: 10, lbKeys: `lb1:${'B'.repeat(43)}=` },
+      alerts: { webhookUrl: 'https://hooks.example.org/tenon', emails: ['ops@example.org', 'oncall@example.org'] },
       crashPoint: 'appserver.after-create',
       ovh: {
         endpoint: 'ovh-ca',
@@ -248,11 +292,17 @@ describe('parseConfig', () => {
         statsSocket: '/run/s.sock',
         haproxyBin: '/usr/local/sbin/haproxy',
         heartbeatMs: 5_000,
+        publicAddresses: ['192.0.2.1'],
         runAs: { user: 'haproxy', group: 'haproxy' },
         socketGroup: 'haproxy',
         syslog: '/dev/log',
       },
     })
+  })
+
+  it('refuses load-balancer addresses that are not IP addresses, naming the variable', () => {
+    expect(() => parseConfig({ DNS_LB_ADDRESSES: '192.0.2.1, lb.example.org' })).toThrow(/DNS_LB_ADDRESSES: must be IPv4 or IPv6/)
+    expect(() => parseConfig({ LB_PUBLIC_ADDRESSES: 'nope' })).toThrow(/LB_PUBLIC_ADDRESSES/)
   })
 
   it('derives PUBLIC_URL from PORT and strips trailing slashes', () => {

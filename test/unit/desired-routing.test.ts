@@ -22,7 +22,8 @@ const a = (
   address,
 })
 
-const routing = (appservers: RoutingAppserver[], instance = INSTANCE) => desiredRouting(instance, appservers)
+const routing = (appservers: RoutingAppserver[], instance: Parameters<typeof desiredRouting>[0] = INSTANCE) =>
+  desiredRouting(instance, appservers)
 const roles = (appservers: RoutingAppserver[], instance = INSTANCE) =>
   routing(appservers, instance).backends.map((b) => `${b.appserverId}:${b.role}`)
 
@@ -38,7 +39,14 @@ describe('desiredRouting: steady state (nothing activating)', () => {
         { appserverId: 'a2', address: 'http://a2:80', role: 'active' },
       ],
       maintenance: false,
+      certificates: [],
     })
+  })
+
+  it('carries the certificate references of a live instance, none once archived', () => {
+    const certificates = [{ id: 'c1', hostnames: [INSTANCE.hostnames[0]!] }]
+    expect(routing([a('a1', 'active', 'active')], { ...INSTANCE, certificates }).certificates).toEqual(certificates)
+    expect(routing([a('a1', 'active', 'active')], { ...INSTANCE, certificates, archived: true }).certificates).toEqual([])
   })
 
   it('replaced appservers drain until their grace ends; inactive ones get nothing', () => {

@@ -21,6 +21,12 @@ import * as resourceRotate from '@/app/api/v1/resources/[id]/rotate/route'
 import * as resourceCredentials from '@/app/api/v1/resources/[id]/credentials/route'
 import * as loadBalancers from '@/app/api/v1/load-balancers/route'
 import * as instanceRouting from '@/app/api/v1/instances/[id]/routing/route'
+import * as instanceDomains from '@/app/api/v1/instances/[id]/domains/route'
+import * as domain from '@/app/api/v1/domains/[id]/route'
+import * as domainCheck from '@/app/api/v1/domains/[id]/check/route'
+import * as domainCertificate from '@/app/api/v1/domains/[id]/certificate/route'
+import * as certificates from '@/app/api/v1/certificates/route'
+import * as certificateRetry from '@/app/api/v1/certificates/[id]/retry/route'
 import * as rollouts from '@/app/api/v1/rollouts/route'
 import * as rollout from '@/app/api/v1/rollouts/[id]/route'
 import * as rolloutItems from '@/app/api/v1/rollouts/[id]/items/route'
@@ -59,6 +65,12 @@ export const ROUTE_MODULES: Record<string, Partial<Record<'GET' | 'POST' | 'PATC
   resourceCredentials,
   loadBalancers,
   instanceRouting,
+  instanceDomains,
+  domain,
+  domainCheck,
+  domainCertificate,
+  certificates,
+  certificateRetry,
   rollouts,
   rollout,
   rolloutItems,
