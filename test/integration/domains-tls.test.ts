@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import http from 'node:http'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -219,6 +220,40 @@ describe('domains and certificates end to end', () => {
     )
     expect((await haproxy.control.processes()).workers).toEqual(pidBefore)
   }, 120_000)
+
+  it('tells the client when an uploaded certificate nears expiry, and posts the alert to the webhook', async () => {
+    const received: { kind: string; hostnames: string[]; organizationId: string | null }[] = []
+    const hook = http.createServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('end', () => {
+        received.push(JSON.parse(body) as (typeof received)[number])
+        res.end('ok')
+      })
+    })
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r))
+    try {
+      const port = (hook.address() as { port: number }).port
+      // (the renewal test's sweep ran years ahead and already told everyone once)
+      await env.db.certificate.updateMany({ where: { source: 'uploaded' }, data: { alertedAt: null } })
+      const uploaded = await env.db.certificate.findFirstOrThrow({ where: { source: 'uploaded' }, orderBy: { notAfter: 'asc' } })
+      const later = new Date(uploaded.notAfter!.getTime() - 5 * 86_400_000)
+      const future = createDomainContext({
+        ...env.orchestrator,
+        config: { ...env.config, alerts: { webhookUrl: `http://127.0.0.1:${port}/alerts`, emails: [] } },
+        now: () => later,
+      })
+      const sweep = await renewCertificates(future)
+      expect(sweep.notified).toBeGreaterThanOrEqual(1)
+      const alert = await env.db.auditEntry.findFirstOrThrow({ where: { targetId: uploaded.id, action: 'certificate.expiring' } })
+      expect(alert.organizationId).toBe(instance.organizationId)
+      expect(received).toContainEqual(expect.objectContaining({ kind: 'certificate.expiring', hostnames: uploaded.hostnames }))
+      // once a day at most
+      expect((await renewCertificates(future)).notified).toBe(0)
+    } finally {
+      hook.close()
+    }
+  }, 60_000)
 
   it('stops issuing before the rate limit would be hit', async () => {
     const fresh = await env.createInstance()

@@ -88,11 +88,12 @@ function NodeRow({ node, now }: { node: LoadBalancerNode; now: number }) {
 
 /** The load balancers' state and the time it was read at (which node statuses and "… ago" are relative to). */
 async function readState(actor: UserActor): Promise<{ now: number; state: TLoadBalancers } | { now: number; error: ProvisionerError }> {
-  const now = Date.now()
   try {
-    return { now, state: await listLoadBalancers(getRouter(), actor, getConfig().routing.agentStaleMs, now) }
+    const state = await listLoadBalancers(getRouter(), actor, getConfig().routing.agentStaleMs, Date.now())
+    // Taken after the read: a report written while it ran must never look younger than it is.
+    return { now: Date.now(), state }
   } catch (err) {
-    if (err instanceof ProvisionerError) return { now, error: err }
+    if (err instanceof ProvisionerError) return { now: Date.now(), error: err }
     throw err
   }
 }
