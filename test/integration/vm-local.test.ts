@@ -300,10 +300,17 @@ describe('local VM driver', () => {
     const valid = spec()
     const invalid = spec({ LMS_HOST: '' })
     await Promise.all([createRunning(driver, valid), createRunning(driver, invalid)])
-    const stdout = await readFile(path.join(stateDir, invalid.appserverId, 'stdout.log'), 'utf8')
-    const stderr = await readFile(path.join(stateDir, invalid.appserverId, 'stderr.log'), 'utf8')
-    expect(stdout).toContain('listening on 127.0.0.1:')
-    expect(stderr).toContain('LMS_HOST must be a host name')
+    // The port answers a moment before the app's own log line lands in the file.
+    const logged = async (file: string, text: string) => {
+      const deadline = Date.now() + 5000
+      for (;;) {
+        const content = await readFile(path.join(stateDir, invalid.appserverId, file), 'utf8')
+        if (content.includes(text) || Date.now() > deadline) return content
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    expect(await logged('stdout.log', 'listening on 127.0.0.1:')).toContain('listening on 127.0.0.1:')
+    expect(await logged('stderr.log', 'LMS_HOST must be a host name')).toContain('LMS_HOST must be a host name')
     for (const s of [valid, invalid]) {
       for (const file of ['stdout.log', 'stderr.log']) {
         const text = await readFile(path.join(stateDir, s.appserverId, file), 'utf8')
