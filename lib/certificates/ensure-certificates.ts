@@ -48,7 +48,7 @@ export async function ensureZoneCertificate(ctx: DomainContext): Promise<string 
 /** An instance's own certificate row, in the caller's transaction; null when certificates are not issued here. */
 export async function ensureInstanceCertificate(
   tx: Tx,
-  ctx: Pick<DomainContext, 'config' | 'dns' | 'now'>,
+  ctx: Pick<DomainContext, 'config' | 'dns'>,
   instance: { id: string; slug: string },
 ): Promise<string | null> {
   if (!issuesZoneCertificates(ctx)) return null
@@ -68,7 +68,7 @@ export async function ensureInstanceCertificate(
 /** A verified custom domain's ACME certificate row, unless it has one (ACME or uploaded). */
 export async function ensureDomainCertificate(
   tx: Tx,
-  ctx: Pick<DomainContext, 'config' | 'now'>,
+  ctx: Pick<DomainContext, 'config'>,
   domain: { id: string; instanceId: string; hostname: string; acmeDelegated: boolean },
 ): Promise<string | null> {
   if (!ctx.config.acme) return null

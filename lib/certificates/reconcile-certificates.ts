@@ -1,7 +1,7 @@
 import type { DomainContext } from '@/lib/domains/domain-context'
 import { QUEUES } from '@/lib/jobs/queues'
 import { SERVED_STATES } from './certificate-states'
-import { ensureDomainCertificate, ensureInstanceCertificate, ensureZoneCertificate } from './ensure-certificates'
+import { ensureDomainCertificate, ensureInstanceCertificate, ensureZoneCertificate, issuesZoneCertificates } from './ensure-certificates'
 
 export interface CertificateDriftReport {
   created: number
@@ -27,18 +27,22 @@ export async function reconcileCertificates(ctx: DomainContext): Promise<Certifi
   const archived = await ctx.db.certificate.findMany({ where: { instance: { status: 'archived' } }, select: { id: true } })
   if (archived.length) await ctx.db.certificate.deleteMany({ where: { id: { in: archived.map((c) => c.id) } } })
 
-  await ensureZoneCertificate(ctx)
-  const missing = await ctx.db.instance.findMany({
-    where: { status: { not: 'archived' }, certificates: { none: { domainId: null } } },
-    select: { id: true, slug: true },
-    take: 1000,
-  })
-  for (const instance of missing) if (await ctx.db.$transaction((tx) => ensureInstanceCertificate(tx, ctx, instance))) report.created++
-  const domains = await ctx.db.domain.findMany({
-    where: { state: 'verified', certificates: { none: {} }, instance: { status: { not: 'archived' } } },
-    select: { id: true, instanceId: true, hostname: true, acmeDelegated: true },
-  })
-  for (const domain of domains) if (await ctx.db.$transaction((tx) => ensureDomainCertificate(tx, ctx, domain))) report.created++
+  if (issuesZoneCertificates(ctx)) {
+    await ensureZoneCertificate(ctx)
+    const missing = await ctx.db.instance.findMany({
+      where: { status: { not: 'archived' }, certificates: { none: { domainId: null } } },
+      select: { id: true, slug: true },
+      take: 1000,
+    })
+    for (const instance of missing) if (await ctx.db.$transaction((tx) => ensureInstanceCertificate(tx, ctx, instance))) report.created++
+  }
+  if (ctx.config.acme) {
+    const domains = await ctx.db.domain.findMany({
+      where: { state: 'verified', certificates: { none: {} }, instance: { status: { not: 'archived' } } },
+      select: { id: true, instanceId: true, hostname: true, acmeDelegated: true },
+    })
+    for (const domain of domains) if (await ctx.db.$transaction((tx) => ensureDomainCertificate(tx, ctx, domain))) report.created++
+  }
 
   if (ctx.config.acme) {
     const now = ctx.now()

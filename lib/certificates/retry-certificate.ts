@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import type { Actor } from '@/lib/auth/actor'
 import { assertStaff } from '@/lib/auth/policy'
 import { recordAudit } from '@/lib/audit/record-audit'
@@ -9,7 +10,7 @@ import { toCertificateSummary } from './to-certificate'
 /** Staff order a certificate now (after fixing what made it fail, or to renew early). The budget still applies. */
 export async function retryCertificate(ctx: DomainContext, actor: Actor, certificateId: string) {
   assertStaff(actor)
-  const cert = /^[0-9a-f-]{36}$/i.test(certificateId)
+  const cert = z.uuid().safeParse(certificateId).success
     ? await ctx.db.certificate.findUnique({ where: { id: certificateId }, include: { instance: { select: { organizationId: true } } } })
     : null
   if (!cert) throw notFound('Certificate')

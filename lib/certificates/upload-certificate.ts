@@ -72,8 +72,14 @@ export async function uploadCertificate(ctx: DomainContext, actor: Actor, domain
     })
     return { created: row, replaced: previous }
   })
-  // Delivered now when the load balancers answer; otherwise the reconciler does it.
-  await deliverCertificate(ctx, created.id).catch(() => ctx.jobs.send(QUEUES.deliverCertificate.name, { certificateId: created.id }))
+  // Delivered now when the load balancers answer; otherwise a job tries again.
+  await deliverCertificate(ctx, created.id).catch(async (err: unknown) => {
+    ctx.log.warn(
+      { certificateId: created.id, err: err instanceof Error ? err.message : String(err) },
+      'uploaded certificate not yet delivered',
+    )
+    await ctx.jobs.send(QUEUES.deliverCertificate.name, { certificateId: created.id })
+  })
   for (const old of replaced) await ctx.jobs.send(QUEUES.removeCertificate.name, { certificateId: old.id, instanceId: domain.instanceId })
   return toCertificateSummary(created)
 }

@@ -50,7 +50,7 @@ export async function syncInstanceDns(ctx: DomainContext, instanceId: string): P
     try {
       await dns.replace(set)
     } catch (err) {
-      await recordFailure(ctx, row.id, row.attempts, err)
+      await recordFailure(ctx, row, err)
       throw err
     }
     await ctx.db.dnsRecord.update({
@@ -65,7 +65,7 @@ export async function syncInstanceDns(ctx: DomainContext, instanceId: string): P
     try {
       await dns.remove(gone.name, row.type as DnsRecordType)
     } catch (err) {
-      await recordFailure(ctx, row.id, row.attempts, err)
+      await recordFailure(ctx, { ...row, state: 'deleting' }, err)
       throw err
     }
     await ctx.db.dnsRecord.delete({ where: { id: row.id } })
@@ -73,15 +73,12 @@ export async function syncInstanceDns(ctx: DomainContext, instanceId: string): P
   return { written: plan.write.length, removed: plan.remove.length }
 }
 
-async function recordFailure(ctx: DomainContext, id: string, attempts: number, err: unknown) {
-  const message = err instanceof ProvisionerError || err instanceof Error ? err.message : String(err)
-  await ctx.db.dnsRecord.updateMany({
-    where: { id, state: { not: 'deleting' } },
-    data: { state: 'failed', attempts: attempts + 1, lastError: message.slice(0, 1000) },
-  })
-  await ctx.db.dnsRecord.updateMany({
-    where: { id, state: 'deleting' },
-    data: { attempts: attempts + 1, lastError: message.slice(0, 1000) },
+/** A set the provider refused: failed (a set being deleted stays deleting, so the next sync deletes it again). */
+async function recordFailure(ctx: DomainContext, row: { id: string; attempts: number; state: string }, err: unknown) {
+  const message = err instanceof Error ? err.message : String(err)
+  await ctx.db.dnsRecord.update({
+    where: { id: row.id },
+    data: { state: row.state === 'deleting' ? 'deleting' : 'failed', attempts: row.attempts + 1, lastError: message.slice(0, 1000) },
   })
 }
 

@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { randomBytes } from 'node:crypto'
 import type { Actor } from '@/lib/auth/actor'
 import { recordAudit } from '@/lib/audit/record-audit'
@@ -13,7 +14,7 @@ type Ctx = Pick<DomainContext, 'db' | 'config' | 'jobs' | 'now'>
 
 /** The custom domain if the actor may see its instance; otherwise not_found (also for other organizations'). */
 export async function findReadableDomain(db: DomainContext['db'], actor: Actor, domainId: string) {
-  const domain = /^[0-9a-f-]{36}$/i.test(domainId)
+  const domain = z.uuid().safeParse(domainId).success
     ? await db.domain.findUnique({
         where: { id: domainId },
         include: { instance: { select: { id: true, slug: true, organizationId: true, status: true } } },

@@ -73,3 +73,36 @@ export async function joinAsClient(
   await signInAs(page, client)
   return { context, page }
 }
+
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/** An API call from a signed-in browser context (same session cookie, same origin); answers status and body. */
+export async function apiRequest(context: BrowserContext, baseUrl: string, method: ApiMethod, route: string, data?: unknown) {
+  const response = await context.request.fetch(route, { method, data, headers: { origin: baseUrl } })
+  const text = await response.text()
+  const json: unknown = text ? JSON.parse(text) : {}
+  return { status: response.status(), body: isRecord(json) ? json : {}, json, text }
+}
+
+/** The same call, which must succeed with a JSON object. */
+export async function apiCall(context: BrowserContext, baseUrl: string, method: ApiMethod, route: string, data?: unknown) {
+  const { status, json, text } = await apiRequest(context, baseUrl, method, route, data)
+  if (status >= 300 || !isRecord(json)) throw new Error(`${method} ${route}: ${status} ${text}`)
+  return json
+}
+
+/** Staff create an organization and an instance in it through the API; answers both ids and the instance as returned. */
+export async function createOrganizationAndInstance(
+  call: (method: ApiMethod, route: string, data?: unknown) => Promise<Record<string, unknown>>,
+  names: { organization: string; instance: string; contactEmail: string },
+) {
+  const org = await call('POST', '/api/v1/organizations', { name: names.organization })
+  const instance = await call('POST', '/api/v1/instances', {
+    organizationId: String(org.id),
+    name: names.instance,
+    settings: { contactEmail: names.contactEmail },
+  })
+  return { organizationId: String(org.id), instanceId: String(instance.id), instance }
+}

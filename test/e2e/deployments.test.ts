@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { printServerOutputOnFailure, startTestServer, type TestServer } from '../support/server'
-import { launchBrowser, newContext, screenshot, joinAsClient } from './browser'
+import { launchBrowser, newContext, screenshot, joinAsClient, isRecord } from './browser'
 
 /**
  * The deployment journey in a real browser against the real product with the default (local) VM driver:
@@ -21,8 +21,6 @@ let browser: Browser
 let staff: BrowserContext
 let page: Page
 const ids = { orgA: '', orgB: '', instanceA: '', instanceB: '', appserver1: '', appserver2: '', appserverB: '' }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** A staff API call from the signed-in browser context (same session cookie, same origin). */
 async function post(route: string, data: unknown): Promise<Record<string, unknown>> {

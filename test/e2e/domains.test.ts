@@ -6,7 +6,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { certificateCorpus, type Corpus } from '../support/certificate-corpus'
 import { startPebble, type Pebble } from '../support/pebble'
 import { printServerOutputOnFailure, startTestServer, type TestServer } from '../support/server'
-import { joinAsClient, launchBrowser, newContext, screenshot } from './browser'
+import {
+  apiCall,
+  apiRequest,
+  createOrganizationAndInstance,
+  isRecord,
+  joinAsClient,
+  launchBrowser,
+  newContext,
+  screenshot,
+  type ApiMethod,
+} from './browser'
 
 /**
  * Custom domains and certificates in a real browser against the real product. Its own server, whose DNS checks go to
@@ -33,22 +43,16 @@ let corpus: Corpus
 let caDir: string | undefined
 const ids = { org: '', instance: '', instanceHostname: '', domain: '', token: '', certificate: '' }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
 /** An API call from a signed-in browser context (same session cookie, same origin); answers status and body. */
-async function request(context: BrowserContext, method: 'GET' | 'POST' | 'PUT' | 'DELETE', route: string, data?: unknown) {
+function request(context: BrowserContext, method: ApiMethod, route: string, data?: unknown) {
   if (!server) throw new Error('no server')
-  const response = await context.request.fetch(route, { method, data, headers: { origin: server.baseUrl } })
-  const text = await response.text()
-  const body: unknown = text ? JSON.parse(text) : {}
-  return { status: response.status(), body: isRecord(body) ? body : {} }
+  return apiRequest(context, server.baseUrl, method, route, data)
 }
 
 /** A staff API call that must succeed. */
-async function call(method: 'GET' | 'POST', route: string, data?: unknown): Promise<Record<string, unknown>> {
-  const { status, body } = await request(staff, method, route, data)
-  if (status >= 300) throw new Error(`${method} ${route}: ${status} ${JSON.stringify(body)}`)
-  return body
+function call(method: ApiMethod, route: string, data?: unknown): Promise<Record<string, unknown>> {
+  if (!server) throw new Error('no server')
+  return apiCall(staff, server.baseUrl, method, route, data)
 }
 
 async function domainsOf(instanceId: string) {
@@ -116,15 +120,14 @@ describe('custom domains and certificates in the console, end to end', () => {
     await page.getByRole('button', { name: 'Create staff account' }).click()
     await page.waitForURL(/\/instances$/)
 
-    const org = await call('POST', '/api/v1/organizations', { name: 'Kappa University' })
-    ids.org = String(org.id)
-    const instance = await call('POST', '/api/v1/instances', {
-      organizationId: ids.org,
-      name: 'Kappa Learning',
-      settings: { contactEmail: 'ops@kappa.test' },
+    const created = await createOrganizationAndInstance(call, {
+      organization: 'Kappa University',
+      instance: 'Kappa Learning',
+      contactEmail: 'ops@kappa.test',
     })
-    ids.instance = String(instance.id)
-    ids.instanceHostname = String(instance.hostname)
+    ids.org = created.organizationId
+    ids.instance = created.instanceId
+    ids.instanceHostname = String(created.instance.hostname)
 
     await page.goto(`/instances/${ids.instance}`)
     const section = page.getByTestId('domains')

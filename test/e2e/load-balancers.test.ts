@@ -4,7 +4,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { consulKeys, ZAgentReport, ZRoutingRevision, type AgentReport } from '@/provisioners/consul/layout'
 import { startConsulDouble, type ConsulDouble } from '../fakes/consul/server'
 import { printServerOutputOnFailure, startTestServer, type TestServer } from '../support/server'
-import { launchBrowser, newContext, screenshot, joinAsClient, signInAs } from './browser'
+import {
+  launchBrowser,
+  newContext,
+  screenshot,
+  joinAsClient,
+  signInAs,
+  apiCall,
+  createOrganizationAndInstance,
+  type ApiMethod,
+  isRecord,
+} from './browser'
 
 /**
  * The Load balancers page and an instance's Routing section in a real browser, against the real product configured
@@ -33,16 +43,10 @@ let staff: BrowserContext
 let page: Page
 const ids = { org: '', instance: '', hostname: '' }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
 /** A staff API call from the signed-in browser context (same session cookie, same origin). */
-async function call(method: 'GET' | 'POST', route: string, data?: unknown): Promise<Record<string, unknown>> {
+function call(method: ApiMethod, route: string, data?: unknown): Promise<Record<string, unknown>> {
   if (!server) throw new Error('no server')
-  const response = await staff.request.fetch(route, { method, data, headers: { origin: server.baseUrl } })
-  const text = await response.text()
-  const body: unknown = text ? JSON.parse(text) : {}
-  if (!response.ok() || !isRecord(body)) throw new Error(`${method} ${route}: ${response.status()} ${text}`)
-  return body
+  return apiCall(staff, server.baseUrl, method, route, data)
 }
 
 /** Writes a key as an agent does: PUT /v1/kv/<key> with the ACL token. */
@@ -218,15 +222,14 @@ describe('load balancers and instance routing in the console, end to end', () =>
   })
 
   it('3. a new instance’s Routing section says it is not routed yet, and names the hostnames a deploy will route', async () => {
-    const org = await call('POST', '/api/v1/organizations', { name: 'Theta College' })
-    ids.org = String(org.id)
-    const instance = await call('POST', '/api/v1/instances', {
-      organizationId: ids.org,
-      name: 'Theta Learning',
-      settings: { contactEmail: 'ops@theta.test' },
+    const created = await createOrganizationAndInstance(call, {
+      organization: 'Theta College',
+      instance: 'Theta Learning',
+      contactEmail: 'ops@theta.test',
     })
-    ids.instance = String(instance.id)
-    ids.hostname = String(instance.hostname)
+    ids.org = created.organizationId
+    ids.instance = created.instanceId
+    ids.hostname = String(created.instance.hostname)
 
     await page.goto(`/instances/${ids.instance}`)
     const routing = page.getByTestId('routing')

@@ -5,7 +5,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createMariadbAdmin, type MariadbAdmin } from '../support/mariadb-admin'
 import { printServerOutputOnFailure, startTestServer, type TestServer } from '../support/server'
 import { MARIADB, RABBITMQ, requireMariadb, requireRabbitmq } from '../support/services'
-import { launchBrowser, newContext, screenshot, joinAsClient } from './browser'
+import {
+  launchBrowser,
+  newContext,
+  screenshot,
+  joinAsClient,
+  apiCall,
+  createOrganizationAndInstance,
+  type ApiMethod,
+  isRecord,
+} from './browser'
 
 /**
  * Shared clusters and an instance's resources in a real browser against the real product, with the real MariaDB
@@ -43,17 +52,12 @@ const adminOf = (): MariadbAdmin => {
   return admin
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const rabbitAuth = 'Basic ' + Buffer.from(`${RABBITMQ.username}:${RABBITMQ.password}`).toString('base64')
 
 /** A staff API call from the signed-in browser context (same session cookie, same origin). */
-async function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', route: string, data?: unknown): Promise<Record<string, unknown>> {
+function call(method: ApiMethod, route: string, data?: unknown): Promise<Record<string, unknown>> {
   if (!server) throw new Error('no server')
-  const response = await staff.request.fetch(route, { method, data, headers: { origin: server.baseUrl } })
-  const text = await response.text()
-  const body: unknown = text ? JSON.parse(text) : {}
-  if (!response.ok() || !isRecord(body)) throw new Error(`${method} ${route}: ${response.status()} ${text}`)
-  return body
+  return apiCall(staff, server.baseUrl, method, route, data)
 }
 
 async function mysqlObjects(): Promise<{ databases: string[]; users: string[] }> {
@@ -285,15 +289,14 @@ describe('clusters and resources in the console, end to end', () => {
   })
 
   it('5. a new instance gets MySQL databases and a RabbitMQ vhost, ready live; MongoDB and S3 are not configured', async () => {
-    const org = await call('POST', '/api/v1/organizations', { name: 'Zeta Institute' })
-    ids.org = String(org.id)
-    const instance = await call('POST', '/api/v1/instances', {
-      organizationId: ids.org,
-      name: 'Zeta Learning',
-      settings: { contactEmail: 'ops@zeta.test' },
+    const created = await createOrganizationAndInstance(call, {
+      organization: 'Zeta Institute',
+      instance: 'Zeta Learning',
+      contactEmail: 'ops@zeta.test',
     })
-    ids.instance = String(instance.id)
-    ids.slug = String(instance.slug)
+    ids.org = created.organizationId
+    ids.instance = created.instanceId
+    ids.slug = String(created.instance.slug)
 
     await page.goto(`/instances/${ids.instance}`)
     await page.locator('[data-live-state="live"]').waitFor()

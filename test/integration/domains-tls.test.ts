@@ -21,7 +21,7 @@ import { renderHaproxy } from '@/lb-agent/render'
 import { startConsulDouble, type ConsulDouble } from '@/test/fakes/consul/server'
 import { GANDI_DOUBLE_TOKEN, startGandiDouble, type GandiDouble } from '@/test/fakes/gandi/server'
 import { startDeployer, type Deployer } from '@/test/support/deployer'
-import { freePort, startHaproxy, testRenderOptions, type StartedHaproxy } from '@/test/support/haproxy'
+import { FAST_AGENT_TIMINGS, freePort, startHaproxy, testRenderOptions, type StartedHaproxy } from '@/test/support/haproxy'
 import { certificateCorpus } from '@/test/support/certificate-corpus'
 import { startPebble, type Pebble } from '@/test/support/pebble'
 import { waitFor } from './helpers'
@@ -60,10 +60,7 @@ beforeAll(async () => {
     prefix: PREFIX,
     render,
     haproxy: haproxy.control,
-    heartbeatMs: 300,
-    waitMs: 5000,
-    requestTimeoutMs: 2000,
-    backoff: { initialMs: 50, maxMs: 500 },
+    ...FAST_AGENT_TIMINGS,
     log: pino({ level: 'silent' }),
     certificateKeys: createSecretBox(parseSecretKeys(lbKeys)),
     publicAddresses: ['127.0.0.1'],

@@ -13,7 +13,7 @@ import { consulKeys, ZAgentReport, ZRoutingRevision, type AgentReport } from '@/
 import { createConsulRouter, type ConsulRouter } from '@/provisioners/consul/router'
 import type { DesiredRouting, RoutingBackend } from '@/provisioners/types'
 import { startConsulDouble, type ConsulDouble } from '@/test/fakes/consul/server'
-import { freePort, startHaproxy, testRenderOptions, type StartedHaproxy } from '@/test/support/haproxy'
+import { FAST_AGENT_TIMINGS, freePort, startHaproxy, testRenderOptions, type StartedHaproxy } from '@/test/support/haproxy'
 import { rejection } from '@/test/support/rejection'
 
 /**
@@ -192,10 +192,7 @@ async function lbNode(c: Cluster, name: string, options: { applyDelayMs?: number
         prefix: c.prefix,
         render,
         haproxy: control,
-        heartbeatMs: 300,
-        waitMs: 5000,
-        requestTimeoutMs: 2000,
-        backoff: { initialMs: 50, maxMs: 500 },
+        ...FAST_AGENT_TIMINGS,
         log: logs.log,
       })
       cleanups.push(() => agent.stop())

@@ -17,6 +17,7 @@ import { createConsulRouter, type ConsulRouter } from '@/provisioners/consul/rou
 import type { DeliveredCertificate, DesiredRouting, RoutedCertificateRef, RoutingBackend } from '@/provisioners/types'
 import { startConsulDouble, type ConsulDouble } from '@/test/fakes/consul/server'
 import {
+  FAST_AGENT_TIMINGS,
   freePort,
   startHaproxy,
   testCertificate,
@@ -97,10 +98,7 @@ async function node(options: { keys?: SecretBox | null } = {}): Promise<Node> {
     prefix,
     render,
     haproxy: control,
-    heartbeatMs: 300,
-    waitMs: 5000,
-    requestTimeoutMs: 2000,
-    backoff: { initialMs: 50, maxMs: 500 },
+    ...FAST_AGENT_TIMINGS,
     log: pino({ level: 'debug' }, { write: (line: string) => void raw.push(line) }),
     certificateKeys: options.keys === null ? undefined : (options.keys ?? keyRing),
     publicAddresses: ['203.0.113.10', '2001:db8::10'],

@@ -33,6 +33,14 @@ export function freePort(): Promise<number> {
   })
 }
 
+/** An agent's timings for tests: quick heartbeats and short waits, so a stopped Consul or agent is noticed fast. */
+export const FAST_AGENT_TIMINGS = {
+  heartbeatMs: 300,
+  waitMs: 5000,
+  requestTimeoutMs: 2000,
+  backoff: { initialMs: 50, maxMs: 500 },
+} as const
+
 /** Render options for a test HAProxy living in `configDir`, on 127.0.0.1 and fast health checks. */
 export function testRenderOptions(configDir: string, httpPort: number, overrides: Partial<RenderOptions> = {}): RenderOptions {
   return {

@@ -3,6 +3,7 @@ import { notFound } from 'next/navigation'
 import { Network } from 'lucide-react'
 import { formatDateTime } from '@/components/format'
 import { PageHeader } from '@/components/page-header'
+import { relativeTime } from '@/components/relative-time'
 import { StatusBadge } from '@/components/status-badge'
 import { Alert } from '@/components/ui/alert'
 import { Card, CardContent } from '@/components/ui/card'
@@ -28,20 +29,10 @@ const METHOD_LABEL: Record<LoadBalancerNode['method'], string> = { runtime: 'run
 
 const msFormat = new Intl.NumberFormat('en')
 
-/** "just now", "12 s ago", "4 min ago", "3 h ago", "2 d ago": how long ago, to the unit that matters. */
-function ago(iso: string, now: number): string {
-  const seconds = Math.floor((now - Date.parse(iso)) / 1000)
-  if (seconds < 1) return 'just now'
-  if (seconds < 60) return `${seconds} s ago`
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`
-  return `${Math.floor(seconds / 86_400)} d ago`
-}
-
 function When({ iso, now }: { iso: string; now: number }) {
   return (
     <time dateTime={iso} title={formatDateTime(iso)}>
-      {ago(iso, now)}
+      {relativeTime(iso, now)}
     </time>
   )
 }
@@ -149,7 +140,7 @@ export default async function LoadBalancersPage() {
             <p data-testid="lb-published">
               {state.publishedAt ? (
                 <>
-                  {formatDateTime(state.publishedAt)} <span className="text-neutral-500">({ago(state.publishedAt, now)})</span>
+                  {formatDateTime(state.publishedAt)} <span className="text-neutral-500">({relativeTime(state.publishedAt, now)})</span>
                 </>
               ) : (
                 '—'
